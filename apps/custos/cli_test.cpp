@@ -1,0 +1,272 @@
+// End-to-end tests of the custos command line: the exact forms, outputs and
+// exit statuses other tools rely on.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "custos/core/hex.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "testing/test_data.h"
+
+namespace custos {
+namespace {
+
+using ::custos::testing::LoadKat;
+using ::testing::HasSubstr;
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadAll(int fd) {
+  std::string data;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof(buffer))) > 0) data.append(buffer, static_cast<std::size_t>(n));
+  return data;
+}
+
+// Runs the custos binary with `args`, feeding `input` on standard input.
+RunResult Run(const std::vector<std::string>& args, const std::string& input = "") {
+  char in_path[] = "/tmp/custos-cli-in-XXXXXX";
+  char out_path[] = "/tmp/custos-cli-out-XXXXXX";
+  char err_path[] = "/tmp/custos-cli-err-XXXXXX";
+  int in_fd = mkstemp(in_path), out_fd = mkstemp(out_path), err_fd = mkstemp(err_path);
+  EXPECT_EQ(write(in_fd, input.data(), input.size()), static_cast<ssize_t>(input.size()));
+  lseek(in_fd, 0, SEEK_SET);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(in_fd, 0);
+    dup2(out_fd, 1);
+    dup2(err_fd, 2);
+    std::vector<char*> argv;
+    std::string binary = CUSTOS_BINARY;
+    argv.push_back(binary.data());
+    std::vector<std::string> copy = args;
+    for (std::string& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  RunResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  lseek(out_fd, 0, SEEK_SET);
+  lseek(err_fd, 0, SEEK_SET);
+  result.out = ReadAll(out_fd);
+  result.err = ReadAll(err_fd);
+  for (int fd : {in_fd, out_fd, err_fd}) close(fd);
+  unlink(in_path);
+  unlink(out_path);
+  unlink(err_path);
+  return result;
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string Hex(const KatRecord& record, const char* field) {
+  auto bytes = record.GetBytes(field);
+  EXPECT_TRUE(bytes.ok()) << bytes.status();
+  return bytes.ok() ? HexEncode(*bytes) : "";
+}
+
+TEST(CliTest, HelpOnEveryCommand) {
+  for (const char* sub : {"list", "aead-seal", "aead-open", "hash", "mac", "block", "stream",
+                          "seal", "open", "keygen", "rotate", "bench"}) {
+    RunResult r = Run({"crypto", sub, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << sub;
+    EXPECT_THAT(r.out, HasSubstr("usage: custos crypto " + std::string(sub))) << sub;
+  }
+  EXPECT_EQ(Run({"--help"}).exit_code, 0);
+  EXPECT_EQ(Run({"demo", "--help"}).exit_code, 0);
+  EXPECT_EQ(Run({"crypto", "--help"}).exit_code, 0);
+  EXPECT_EQ(Run({"nonsense"}).exit_code, 2);
+}
+
+TEST(CliTest, ListNamesEveryAlgorithmOfTheContract) {
+  RunResult r = Run({"crypto", "list", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json list = nlohmann::json::parse(r.out);
+  std::set<std::string> names;
+  for (const auto& entry : list) names.insert(entry["name"].get<std::string>());
+  for (const char* name :
+       {"ascon-aead128", "ascon-hash256", "ascon-xof128", "ascon-cxof128", "gift-cofb",
+        "grain128-aead-v2", "photon-beetle-aead128", "photon-beetle-hash256", "present80",
+        "present128", "speck32-64", "speck48-72", "speck48-96", "speck64-96", "speck64-128",
+        "speck96-96", "speck96-144", "speck128-128", "speck128-192", "speck128-256", "simon32-64",
+        "simon128-256", "trivium", "spongent-88", "spongent-128", "spongent-160", "spongent-224",
+        "spongent-256", "aes128-cmac", "hmac-sha256", "aes128-gcm", "chacha20-poly1305", "sha256",
+        "sha3-256"}) {
+    EXPECT_EQ(names.count(name), 1u) << name;
+  }
+  RunResult text = Run({"crypto", "list"});
+  EXPECT_EQ(text.exit_code, 0);
+  EXPECT_THAT(text.out, HasSubstr("ascon-aead128"));
+}
+
+TEST(CliTest, AeadSealAndOpenMatchTheAsconVectors) {
+  auto records = LoadKat("kat/ascon/LWC_AEAD_KAT_128_128.txt", KatFormat::kKeyValue);
+  ASSERT_GT(records.size(), 600u);
+  for (std::size_t i : {std::size_t{0}, std::size_t{33}, std::size_t{600}}) {
+    const KatRecord& v = records[i];
+    RunResult seal = Run({"crypto", "aead-seal", "--alg", "ascon-aead128", "--key", Hex(v, "Key"),
+                          "--nonce", Hex(v, "Nonce"), "--ad", Hex(v, "AD"), "--msg", Hex(v, "PT")});
+    ASSERT_EQ(seal.exit_code, 0) << seal.err;
+    EXPECT_EQ(seal.out, Hex(v, "CT") + "\n");
+    RunResult open = Run({"crypto", "aead-open", "--alg", "ascon-aead128", "--key", Hex(v, "Key"),
+                          "--nonce", Hex(v, "Nonce"), "--ad", Hex(v, "AD"), "--ct", Hex(v, "CT")});
+    ASSERT_EQ(open.exit_code, 0) << open.err;
+    EXPECT_EQ(open.out, Hex(v, "PT") + "\n");
+  }
+}
+
+TEST(CliTest, AeadOpenFailsWithStatusOneOnTamper) {
+  auto records = LoadKat("kat/ascon/LWC_AEAD_KAT_128_128.txt", KatFormat::kKeyValue);
+  ASSERT_FALSE(records.empty());
+  const KatRecord& v = records[40];
+  std::string ct = Hex(v, "CT");
+  ct[0] = ct[0] == '0' ? '1' : '0';
+  RunResult r = Run({"crypto", "aead-open", "--alg", "ascon-aead128", "--key", Hex(v, "Key"),
+                     "--nonce", Hex(v, "Nonce"), "--ad", Hex(v, "AD"), "--ct", ct});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("authentication failed"));
+  EXPECT_EQ(r.out, "");
+}
+
+TEST(CliTest, BadInputExitsTwoNamingTheArgument) {
+  const std::string key(32, '0'), nonce(32, '0');
+  struct Case {
+    std::vector<std::string> args;
+    std::string expected;
+  } cases[] = {
+      {{"crypto", "aead-seal", "--alg", "ascon-aead128", "--key", "abc", "--nonce", nonce, "--msg",
+        ""},
+       "--key"},
+      {{"crypto", "aead-seal", "--alg", "ascon-aead128", "--key", key + "00", "--nonce", nonce,
+        "--msg", ""},
+       "--key"},
+      {{"crypto", "aead-seal", "--alg", "ascon-aead128", "--key", key, "--nonce", "00", "--msg",
+        ""},
+       "--nonce"},
+      {{"crypto", "aead-seal", "--alg", "nope", "--key", key, "--nonce", nonce, "--msg", ""},
+       "--alg"},
+      {{"crypto", "aead-seal", "--alg", "sha256", "--key", key, "--nonce", nonce, "--msg", ""},
+       "--alg"},
+      {{"crypto", "hash", "--alg", "ascon-hash256", "--msg", "0z"}, "--msg"},
+      {{"crypto", "hash", "--alg", "sha256", "--msg", "00", "--out-len", "x"}, "--out-len"},
+      {{"crypto", "block", "--alg", "present80", "--key", "00", "--block", "0000000000000000"},
+       "--key"},
+      {{"crypto", "block", "--alg", "present80", "--key", "00000000000000000000", "--block", "00"},
+       "--block"},
+      {{"crypto", "stream", "--alg", "trivium", "--key", "00000000000000000000", "--iv", "00",
+        "--len", "8"},
+       "--iv"},
+      {{"crypto", "aead-seal", "--bogus"}, "--bogus"},
+      {{"crypto", "seal", "--key-file", "/nonexistent/key"}, "--key-file"},
+  };
+  for (const Case& c : cases) {
+    RunResult r = Run(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args[1] << " " << c.expected << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr(c.expected));
+  }
+}
+
+TEST(CliTest, HashMatchesVectors) {
+  auto hash = LoadKat("kat/ascon/LWC_HASH_KAT_128_256.txt", KatFormat::kKeyValue);
+  ASSERT_GT(hash.size(), 100u);
+  RunResult r = Run({"crypto", "hash", "--alg", "ascon-hash256", "--msg", Hex(hash[100], "Msg")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, Hex(hash[100], "MD") + "\n");
+
+  auto cxof = LoadKat("kat/ascon/LWC_CXOF_KAT_128_512.txt", KatFormat::kKeyValue);
+  ASSERT_GT(cxof.size(), 50u);
+  r = Run({"crypto", "hash", "--alg", "ascon-cxof128", "--msg", Hex(cxof[50], "Msg"), "--custom",
+           Hex(cxof[50], "Z"), "--out-len", "64"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, Hex(cxof[50], "MD") + "\n");
+}
+
+TEST(CliTest, BlockAndStreamMatchVectors) {
+  auto speck = LoadKat("kat/speck/speck_eprint2013-404_appendix.txt", KatFormat::kKeyValue);
+  ASSERT_EQ(speck.size(), 10u);
+  const KatRecord& v = speck[9];  // Speck128/256
+  RunResult r = Run({"crypto", "block", "--alg", "speck128-256", "--key", Hex(v, "KeyBytes"),
+                     "--block", Hex(v, "PlaintextBytes")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, Hex(v, "CiphertextBytes") + "\n");
+  r = Run({"crypto", "block", "--alg", "speck128-256", "--key", Hex(v, "KeyBytes"), "--block",
+           Hex(v, "CiphertextBytes"), "--decrypt"});
+  EXPECT_EQ(r.out, Hex(v, "PlaintextBytes") + "\n");
+
+  auto trivium = LoadKat("kat/trivium/trivium-80.80.test-vectors", KatFormat::kNessie);
+  ASSERT_FALSE(trivium.empty());
+  r = Run({"crypto", "stream", "--alg", "trivium", "--key", Hex(trivium[0], "key"), "--iv",
+           Hex(trivium[0], "IV"), "--len", "64"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, Hex(trivium[0], "stream[0..63]") + "\n");
+}
+
+TEST(CliTest, SealOpenKeygenRotate) {
+  char dir[] = "/tmp/custos-cli-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string keyset = std::string(dir) + "/keyset.json";
+  RunResult gen = Run({"crypto", "keygen", "--out", keyset});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  const std::string message = "telemetry: 21.5 C\n";
+  RunResult sealed = Run({"crypto", "seal", "--key-file", keyset, "--ad", "0102"}, message);
+  ASSERT_EQ(sealed.exit_code, 0) << sealed.err;
+  EXPECT_EQ(sealed.out.size(), 8 + 16 + message.size() + 16);
+  RunResult rot = Run({"crypto", "rotate", "--key-file", keyset, "--alg", "chacha20-poly1305"});
+  ASSERT_EQ(rot.exit_code, 0) << rot.err;
+  // The old envelope still opens after rotation.
+  RunResult opened = Run({"crypto", "open", "--key-file", keyset, "--ad", "0102"}, sealed.out);
+  ASSERT_EQ(opened.exit_code, 0) << opened.err;
+  EXPECT_EQ(opened.out, message);
+  // Wrong AD: authentication failed, nothing written.
+  RunResult wrong = Run({"crypto", "open", "--key-file", keyset, "--ad", "0103"}, sealed.out);
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_THAT(wrong.err, HasSubstr("authentication failed"));
+  EXPECT_EQ(wrong.out, "");
+  // A bare hex key file.
+  const std::string raw = std::string(dir) + "/raw.key";
+  std::ofstream(raw) << std::string(32, 'a') << "\n";
+  RunResult raw_sealed = Run({"crypto", "seal", "--key-file", raw}, message);
+  ASSERT_EQ(raw_sealed.exit_code, 0) << raw_sealed.err;
+  RunResult raw_opened = Run({"crypto", "open", "--key-file", raw}, raw_sealed.out);
+  EXPECT_EQ(raw_opened.out, message);
+  std::remove(raw.c_str());
+  std::remove(keyset.c_str());
+  rmdir(dir);
+}
+
+TEST(CliTest, BenchJsonHasTheContractFields) {
+  RunResult r = Run({"crypto", "bench", "--json", "--filter", "ascon-hash", "--time-ms", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json results = nlohmann::json::parse(r.out);
+  ASSERT_TRUE(results.is_array());
+  ASSERT_EQ(results.size(), 3u);  // three sizes
+  for (const auto& entry : results) {
+    EXPECT_EQ(entry["alg"], "ascon-hash256");
+    EXPECT_TRUE(entry["bytes"].is_number_integer());
+    EXPECT_GT(entry["ns_per_byte"].get<double>(), 0);
+    EXPECT_GT(entry["mb_per_s"].get<double>(), 0);
+  }
+}
+
+}  // namespace
+}  // namespace custos

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package custos needs to build, test and run.
+# Idempotent: when everything is present it only checks (well under a second).
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  g++ cmake ninja-build make pkg-config ccache git
+  clang-14 libclang-rt-14-dev clang-format clang-tidy
+  # libraries
+  libabsl-dev libssl-dev openssl nlohmann-json3-dev
+  # tests, benchmarks, constant-time check
+  libgtest-dev libgmock-dev libbenchmark-dev valgrind
+)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null || true)
+  if [[ "$status" != "installed" ]]; then
+    missing+=("$package")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=()
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null; then
+    SUDO=(sudo)
+  else
+    echo "install-deps: need root (or sudo) to install: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -qq
+"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"
