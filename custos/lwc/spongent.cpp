@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -32,9 +33,10 @@ struct SpongentParams {
   uint8_t counter_taps;  // bits XORed into the LFSR's feedback
 };
 
-// From the paper's Table 1 and the reference code's lCounter: a 6-bit LFSR
-// (x^6 + x^5 + 1) for 88 bits, 7-bit (x^7 + x^6 + 1) for 128/160/224 bits,
-// 8-bit (x^8 + x^4 + x^3 + x^2 + 1) for 256 bits.
+// Rounds and counters as in the paper and the designers' reference code
+// (lCounter): the counter is a 6-bit LFSR for 88 bits, 7-bit for
+// 128/160/224 bits, 8-bit for 256 bits, shifting left with the parity of the
+// tapped bits entering at bit 0.
 constexpr SpongentParams kParams88 = {88, 88, 1, 45, 0x05, 0x3F, 0x30};
 constexpr SpongentParams kParams128 = {128, 136, 1, 70, 0x7A, 0x7F, 0x60};
 constexpr SpongentParams kParams160 = {160, 176, 2, 90, 0x45, 0x7F, 0x60};
@@ -60,7 +62,7 @@ const SpongentParams& ParamsFor(SpongentVariant variant) {
 // The round counter and its bit-reversal are public constants; these
 // branches and loops depend on the round number only.
 uint8_t NextCounter(const SpongentParams& params, uint8_t lfsr) {
-  const int feedback = __builtin_parity(lfsr & params.counter_taps);
+  const int feedback = std::popcount(static_cast<unsigned>(lfsr & params.counter_taps)) & 1;
   return static_cast<uint8_t>(((lfsr << 1) | feedback) & params.counter_mask);
 }
 
