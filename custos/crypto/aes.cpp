@@ -4,8 +4,10 @@
 #include <openssl/evp.h>
 
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 
 namespace custos::crypto {
 namespace {

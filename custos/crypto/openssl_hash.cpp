@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include <cstdlib>
+#include <memory>
 #include <utility>
 
 namespace custos::crypto {
