@@ -1,6 +1,7 @@
 // `custos crypto ...`: the cryptography of custos from the command line.
 // The forms and outputs here are a contract other tools rely on; see
 // docs/cli.md.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>

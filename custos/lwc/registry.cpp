@@ -73,32 +73,38 @@ Status AlgorithmRegistry::Add(Entry entry, AlgorithmKind expected_kind) {
 }
 
 Status AlgorithmRegistry::AddAead(AlgorithmInfo info, AeadFactory factory) {
-  Entry entry{std::move(info)};
+  Entry entry;
+  entry.info = std::move(info);
   entry.aead = std::move(factory);
   return Add(std::move(entry), AlgorithmKind::kAead);
 }
 Status AlgorithmRegistry::AddHash(AlgorithmInfo info, HashFactory factory) {
-  Entry entry{std::move(info)};
+  Entry entry;
+  entry.info = std::move(info);
   entry.hash = std::move(factory);
   return Add(std::move(entry), AlgorithmKind::kHash);
 }
 Status AlgorithmRegistry::AddXof(AlgorithmInfo info, XofFactory factory) {
-  Entry entry{std::move(info)};
+  Entry entry;
+  entry.info = std::move(info);
   entry.xof = std::move(factory);
   return Add(std::move(entry), AlgorithmKind::kXof);
 }
 Status AlgorithmRegistry::AddMac(AlgorithmInfo info, MacFactory factory) {
-  Entry entry{std::move(info)};
+  Entry entry;
+  entry.info = std::move(info);
   entry.mac = std::move(factory);
   return Add(std::move(entry), AlgorithmKind::kMac);
 }
 Status AlgorithmRegistry::AddBlockCipher(AlgorithmInfo info, BlockCipherFactory factory) {
-  Entry entry{std::move(info)};
+  Entry entry;
+  entry.info = std::move(info);
   entry.block = std::move(factory);
   return Add(std::move(entry), AlgorithmKind::kBlockCipher);
 }
 Status AlgorithmRegistry::AddStreamCipher(AlgorithmInfo info, StreamCipherFactory factory) {
-  Entry entry{std::move(info)};
+  Entry entry;
+  entry.info = std::move(info);
   entry.stream = std::move(factory);
   return Add(std::move(entry), AlgorithmKind::kStreamCipher);
 }

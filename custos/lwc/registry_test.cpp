@@ -88,10 +88,14 @@ TEST(RegistryTest, ClearErrors) {
 
 TEST(RegistryTest, RejectsDuplicateNamesAndIds) {
   AlgorithmRegistry registry = Lightweight();
-  AlgorithmInfo clash{"ascon-aead128", 0x7777, AlgorithmKind::kHash};
+  AlgorithmInfo clash;
+  clash.name = "ascon-aead128";
+  clash.id = 0x7777;
   EXPECT_THAT(registry.AddHash(clash, [] { return std::unique_ptr<Hash>(); }),
               StatusIs(StatusCode::kAlreadyExists));
-  AlgorithmInfo id_clash{"new-hash", 0x0001, AlgorithmKind::kHash};
+  AlgorithmInfo id_clash;
+  id_clash.name = "new-hash";
+  id_clash.id = 0x0001;
   EXPECT_THAT(registry.AddHash(id_clash, [] { return std::unique_ptr<Hash>(); }),
               StatusIs(StatusCode::kAlreadyExists, HasSubstr("ascon-aead128")));
 }
