@@ -30,6 +30,14 @@ bool IsHexWord(std::string_view s) {
   return true;
 }
 
+// True for a token of punctuation only (no letter or digit).
+bool IsPunctuation(std::string_view s) {
+  for (char c : s) {
+    if (std::isalnum(static_cast<unsigned char>(c))) return false;
+  }
+  return !s.empty();
+}
+
 // Hex with any whitespace ignored.
 StatusOr<std::vector<uint8_t>> DecodeSpacedHex(std::string_view value) {
   std::string compact;
@@ -74,6 +82,7 @@ StatusOr<std::vector<uint8_t>> DecodeCryptopp(std::string_view value) {
       if (token.size() >= 2 && token[0] == '0' && (token[1] == 'x' || token[1] == 'X')) {
         token.remove_prefix(2);
       }
+      if (IsPunctuation(token)) continue;  // Crypto++'s hex decoder skips e.g. a stray ')'
       if (!token.empty() && !IsHexWord(token)) {
         return InvalidArgumentError("bad token '" + std::string(token.substr(0, 32)) + "'");
       }
@@ -194,9 +203,14 @@ class Parser {
     if (continuing_) value = Trim(value.substr(0, value.size() - 1));
     if (carried_.empty()) carried_ = KatRecord(format_, line_number_);
     carried_.Set(std::string(name), std::string(value));
+    if (record_start_ == 0) record_start_ = line_number_;
     if (name == "Test") {
-      KatRecord record = carried_;
+      // The record carries every field in force, and the line where its own
+      // fields began.
+      KatRecord record(format_, record_start_);
+      for (const auto& [field, text] : carried_.fields()) record.Set(field, text);
       records_.push_back(std::move(record));
+      record_start_ = 0;
     }
     return OkStatus();
   }
@@ -244,6 +258,7 @@ class Parser {
   std::optional<KatRecord> current_;
   KatRecord carried_{KatFormat::kColon, 0};  // kColon: fields that carry over
   bool continuing_ = false;
+  int record_start_ = 0;  // kColon: first line of the current record
 };
 
 }  // namespace

@@ -53,6 +53,16 @@ TEST(KatReaderTest, ColonFormatCarriesFieldsAndDecodesNotation) {
   EXPECT_THAT((*records)[1].GetBytes("Key"), IsOkAndHolds(ElementsAre('J', 'e', 'f', 'e')));
   EXPECT_THAT((*records)[1].GetBytes("Message"), IsOkAndHolds(ElementsAre()));
   EXPECT_THAT((*records)[1].Get("Test"), IsOkAndHolds(std::string("NotVerify")));
+  EXPECT_EQ((*records)[0].line(), 1);
+  EXPECT_EQ((*records)[1].line(), 8);
+}
+
+TEST(KatReaderTest, ColonFormatSkipsPunctuationLikeCryptopp) {
+  auto records = ParseKat("Message: \"ab\")\nTest: Verify\nKey: 0xzz\nTest: Verify\n",
+                          KatFormat::kColon);
+  ASSERT_THAT(records, IsOk());
+  EXPECT_THAT((*records)[0].GetBytes("Message"), IsOkAndHolds(ElementsAre('a', 'b')));
+  EXPECT_THAT((*records)[1].GetBytes("Key"), StatusIs(StatusCode::kInvalidArgument));
 }
 
 TEST(KatReaderTest, NessieFormatJoinsContinuationLines) {
