@@ -38,7 +38,7 @@ std::string ReadAll(int fd) {
 }
 
 // Runs the custos binary with `args`, feeding `input` on standard input.
-RunResult Run(const std::vector<std::string>& args, const std::string& input = "") {
+RunResult RunCustos(const std::vector<std::string>& args, const std::string& input = "") {
   char in_path[] = "/tmp/custos-cli-in-XXXXXX";
   char out_path[] = "/tmp/custos-cli-out-XXXXXX";
   char err_path[] = "/tmp/custos-cli-err-XXXXXX";
@@ -74,11 +74,6 @@ RunResult Run(const std::vector<std::string>& args, const std::string& input = "
   return result;
 }
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string Hex(const KatRecord& record, const char* field) {
   auto bytes = record.GetBytes(field);
   EXPECT_TRUE(bytes.ok()) << bytes.status();
@@ -88,18 +83,18 @@ std::string Hex(const KatRecord& record, const char* field) {
 TEST(CliTest, HelpOnEveryCommand) {
   for (const char* sub : {"list", "aead-seal", "aead-open", "hash", "mac", "block", "stream",
                           "seal", "open", "keygen", "rotate", "bench"}) {
-    RunResult r = Run({"crypto", sub, "--help"});
+    RunResult r = RunCustos({"crypto", sub, "--help"});
     EXPECT_EQ(r.exit_code, 0) << sub;
     EXPECT_THAT(r.out, HasSubstr("usage: custos crypto " + std::string(sub))) << sub;
   }
-  EXPECT_EQ(Run({"--help"}).exit_code, 0);
-  EXPECT_EQ(Run({"demo", "--help"}).exit_code, 0);
-  EXPECT_EQ(Run({"crypto", "--help"}).exit_code, 0);
-  EXPECT_EQ(Run({"nonsense"}).exit_code, 2);
+  EXPECT_EQ(RunCustos({"--help"}).exit_code, 0);
+  EXPECT_EQ(RunCustos({"demo", "--help"}).exit_code, 0);
+  EXPECT_EQ(RunCustos({"crypto", "--help"}).exit_code, 0);
+  EXPECT_EQ(RunCustos({"nonsense"}).exit_code, 2);
 }
 
 TEST(CliTest, ListNamesEveryAlgorithmOfTheContract) {
-  RunResult r = Run({"crypto", "list", "--json"});
+  RunResult r = RunCustos({"crypto", "list", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   nlohmann::json list = nlohmann::json::parse(r.out);
   std::set<std::string> names;
@@ -114,7 +109,7 @@ TEST(CliTest, ListNamesEveryAlgorithmOfTheContract) {
         "sha3-256"}) {
     EXPECT_EQ(names.count(name), 1u) << name;
   }
-  RunResult text = Run({"crypto", "list"});
+  RunResult text = RunCustos({"crypto", "list"});
   EXPECT_EQ(text.exit_code, 0);
   EXPECT_THAT(text.out, HasSubstr("ascon-aead128"));
 }
@@ -124,11 +119,11 @@ TEST(CliTest, AeadSealAndOpenMatchTheAsconVectors) {
   ASSERT_GT(records.size(), 600u);
   for (std::size_t i : {std::size_t{0}, std::size_t{33}, std::size_t{600}}) {
     const KatRecord& v = records[i];
-    RunResult seal = Run({"crypto", "aead-seal", "--alg", "ascon-aead128", "--key", Hex(v, "Key"),
+    RunResult seal = RunCustos({"crypto", "aead-seal", "--alg", "ascon-aead128", "--key", Hex(v, "Key"),
                           "--nonce", Hex(v, "Nonce"), "--ad", Hex(v, "AD"), "--msg", Hex(v, "PT")});
     ASSERT_EQ(seal.exit_code, 0) << seal.err;
     EXPECT_EQ(seal.out, Hex(v, "CT") + "\n");
-    RunResult open = Run({"crypto", "aead-open", "--alg", "ascon-aead128", "--key", Hex(v, "Key"),
+    RunResult open = RunCustos({"crypto", "aead-open", "--alg", "ascon-aead128", "--key", Hex(v, "Key"),
                           "--nonce", Hex(v, "Nonce"), "--ad", Hex(v, "AD"), "--ct", Hex(v, "CT")});
     ASSERT_EQ(open.exit_code, 0) << open.err;
     EXPECT_EQ(open.out, Hex(v, "PT") + "\n");
@@ -141,7 +136,7 @@ TEST(CliTest, AeadOpenFailsWithStatusOneOnTamper) {
   const KatRecord& v = records[40];
   std::string ct = Hex(v, "CT");
   ct[0] = ct[0] == '0' ? '1' : '0';
-  RunResult r = Run({"crypto", "aead-open", "--alg", "ascon-aead128", "--key", Hex(v, "Key"),
+  RunResult r = RunCustos({"crypto", "aead-open", "--alg", "ascon-aead128", "--key", Hex(v, "Key"),
                      "--nonce", Hex(v, "Nonce"), "--ad", Hex(v, "AD"), "--ct", ct});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("authentication failed"));
@@ -180,7 +175,7 @@ TEST(CliTest, BadInputExitsTwoNamingTheArgument) {
       {{"crypto", "seal", "--key-file", "/nonexistent/key"}, "--key-file"},
   };
   for (const Case& c : cases) {
-    RunResult r = Run(c.args);
+    RunResult r = RunCustos(c.args);
     EXPECT_EQ(r.exit_code, 2) << c.args[1] << " " << c.expected << ": " << r.err;
     EXPECT_THAT(r.err, HasSubstr(c.expected));
   }
@@ -189,13 +184,13 @@ TEST(CliTest, BadInputExitsTwoNamingTheArgument) {
 TEST(CliTest, HashMatchesVectors) {
   auto hash = LoadKat("kat/ascon/LWC_HASH_KAT_128_256.txt", KatFormat::kKeyValue);
   ASSERT_GT(hash.size(), 100u);
-  RunResult r = Run({"crypto", "hash", "--alg", "ascon-hash256", "--msg", Hex(hash[100], "Msg")});
+  RunResult r = RunCustos({"crypto", "hash", "--alg", "ascon-hash256", "--msg", Hex(hash[100], "Msg")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, Hex(hash[100], "MD") + "\n");
 
   auto cxof = LoadKat("kat/ascon/LWC_CXOF_KAT_128_512.txt", KatFormat::kKeyValue);
   ASSERT_GT(cxof.size(), 50u);
-  r = Run({"crypto", "hash", "--alg", "ascon-cxof128", "--msg", Hex(cxof[50], "Msg"), "--custom",
+  r = RunCustos({"crypto", "hash", "--alg", "ascon-cxof128", "--msg", Hex(cxof[50], "Msg"), "--custom",
            Hex(cxof[50], "Z"), "--out-len", "64"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, Hex(cxof[50], "MD") + "\n");
@@ -205,17 +200,17 @@ TEST(CliTest, BlockAndStreamMatchVectors) {
   auto speck = LoadKat("kat/speck/speck_eprint2013-404_appendix.txt", KatFormat::kKeyValue);
   ASSERT_EQ(speck.size(), 10u);
   const KatRecord& v = speck[9];  // Speck128/256
-  RunResult r = Run({"crypto", "block", "--alg", "speck128-256", "--key", Hex(v, "KeyBytes"),
+  RunResult r = RunCustos({"crypto", "block", "--alg", "speck128-256", "--key", Hex(v, "KeyBytes"),
                      "--block", Hex(v, "PlaintextBytes")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, Hex(v, "CiphertextBytes") + "\n");
-  r = Run({"crypto", "block", "--alg", "speck128-256", "--key", Hex(v, "KeyBytes"), "--block",
+  r = RunCustos({"crypto", "block", "--alg", "speck128-256", "--key", Hex(v, "KeyBytes"), "--block",
            Hex(v, "CiphertextBytes"), "--decrypt"});
   EXPECT_EQ(r.out, Hex(v, "PlaintextBytes") + "\n");
 
   auto trivium = LoadKat("kat/trivium/trivium-80.80.test-vectors", KatFormat::kNessie);
   ASSERT_FALSE(trivium.empty());
-  r = Run({"crypto", "stream", "--alg", "trivium", "--key", Hex(trivium[0], "key"), "--iv",
+  r = RunCustos({"crypto", "stream", "--alg", "trivium", "--key", Hex(trivium[0], "key"), "--iv",
            Hex(trivium[0], "IV"), "--len", "64"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, Hex(trivium[0], "stream[0..63]") + "\n");
@@ -225,29 +220,29 @@ TEST(CliTest, SealOpenKeygenRotate) {
   char dir[] = "/tmp/custos-cli-XXXXXX";
   ASSERT_NE(mkdtemp(dir), nullptr);
   const std::string keyset = std::string(dir) + "/keyset.json";
-  RunResult gen = Run({"crypto", "keygen", "--out", keyset});
+  RunResult gen = RunCustos({"crypto", "keygen", "--out", keyset});
   ASSERT_EQ(gen.exit_code, 0) << gen.err;
   const std::string message = "telemetry: 21.5 C\n";
-  RunResult sealed = Run({"crypto", "seal", "--key-file", keyset, "--ad", "0102"}, message);
+  RunResult sealed = RunCustos({"crypto", "seal", "--key-file", keyset, "--ad", "0102"}, message);
   ASSERT_EQ(sealed.exit_code, 0) << sealed.err;
   EXPECT_EQ(sealed.out.size(), 8 + 16 + message.size() + 16);
-  RunResult rot = Run({"crypto", "rotate", "--key-file", keyset, "--alg", "chacha20-poly1305"});
+  RunResult rot = RunCustos({"crypto", "rotate", "--key-file", keyset, "--alg", "chacha20-poly1305"});
   ASSERT_EQ(rot.exit_code, 0) << rot.err;
   // The old envelope still opens after rotation.
-  RunResult opened = Run({"crypto", "open", "--key-file", keyset, "--ad", "0102"}, sealed.out);
+  RunResult opened = RunCustos({"crypto", "open", "--key-file", keyset, "--ad", "0102"}, sealed.out);
   ASSERT_EQ(opened.exit_code, 0) << opened.err;
   EXPECT_EQ(opened.out, message);
   // Wrong AD: authentication failed, nothing written.
-  RunResult wrong = Run({"crypto", "open", "--key-file", keyset, "--ad", "0103"}, sealed.out);
+  RunResult wrong = RunCustos({"crypto", "open", "--key-file", keyset, "--ad", "0103"}, sealed.out);
   EXPECT_EQ(wrong.exit_code, 1);
   EXPECT_THAT(wrong.err, HasSubstr("authentication failed"));
   EXPECT_EQ(wrong.out, "");
   // A bare hex key file.
   const std::string raw = std::string(dir) + "/raw.key";
   std::ofstream(raw) << std::string(32, 'a') << "\n";
-  RunResult raw_sealed = Run({"crypto", "seal", "--key-file", raw}, message);
+  RunResult raw_sealed = RunCustos({"crypto", "seal", "--key-file", raw}, message);
   ASSERT_EQ(raw_sealed.exit_code, 0) << raw_sealed.err;
-  RunResult raw_opened = Run({"crypto", "open", "--key-file", raw}, raw_sealed.out);
+  RunResult raw_opened = RunCustos({"crypto", "open", "--key-file", raw}, raw_sealed.out);
   EXPECT_EQ(raw_opened.out, message);
   std::remove(raw.c_str());
   std::remove(keyset.c_str());
@@ -255,7 +250,7 @@ TEST(CliTest, SealOpenKeygenRotate) {
 }
 
 TEST(CliTest, BenchJsonHasTheContractFields) {
-  RunResult r = Run({"crypto", "bench", "--json", "--filter", "ascon-hash", "--time-ms", "1"});
+  RunResult r = RunCustos({"crypto", "bench", "--json", "--filter", "ascon-hash", "--time-ms", "1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   nlohmann::json results = nlohmann::json::parse(r.out);
   ASSERT_TRUE(results.is_array());
