@@ -7,6 +7,7 @@
 //
 //   ct_check                   check every algorithm; exit 0 if nothing is reported
 //   ct_check --self-test-leaky run a deliberately leaky comparison (must be caught)
+//   ct_check --self-test-leaky-index   a table look-up at a secret index (must be caught)
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "custos/core/ct.h"
 #include "custos/core/random.h"
 #include "custos/crypto/registry.h"
+#include "custos/lwc/ascon_batch.h"
 #include "custos/lwc/cmac.h"
 #include "custos/lwc/hmac.h"
 
@@ -37,6 +39,17 @@ bool LeakyEqual(const uint8_t* a, const uint8_t* b, std::size_t n) {
     if (a[i] != b[i]) return false;
   }
   return true;
+}
+
+// A table look-up indexed by a secret: the other kind of leak.
+int SelfTestLeakyIndex() {
+  static constexpr uint8_t kTable[256] = {1, 2, 3};
+  std::vector<uint8_t> secret = Random(1);
+  ClassifySecret(secret);
+  uint8_t value = kTable[secret[0]];
+  DeclassifySecret(std::span<const uint8_t>(&value, 1));
+  std::printf("leaky look-up returned %d\n", value);
+  return 0;
 }
 
 int SelfTestLeaky() {
@@ -136,6 +149,43 @@ bool CheckStream(const lwc::AlgorithmRegistry& registry, const AlgorithmInfo& in
   return true;
 }
 
+bool CheckAsconBatch() {
+  for (lwc::AsconBatchBackend backend :
+       {lwc::AsconBatchBackend::kAuto, lwc::AsconBatchBackend::kPortable,
+        lwc::AsconBatchBackend::kAvx2}) {
+    if (!lwc::AsconBatchBackendAvailable(backend)) continue;
+    constexpr std::size_t kMessages = 11;
+    std::vector<std::vector<uint8_t>> keys, nonces, ads, plaintexts, sealed, opened;
+    std::vector<lwc::AsconSealRequest> seal(kMessages);
+    for (std::size_t i = 0; i < kMessages; ++i) {
+      keys.push_back(Random(16));
+      nonces.push_back(Random(16));
+      ads.push_back(Random(i * 3 % 20));
+      plaintexts.push_back(Random(i * 7 % 50));
+      ClassifySecret(keys.back());
+      ClassifySecret(plaintexts.back());
+      sealed.emplace_back(plaintexts.back().size() + 16);
+      opened.emplace_back(plaintexts.back().size());
+    }
+    for (std::size_t i = 0; i < kMessages; ++i) {
+      seal[i] = {keys[i], nonces[i], ads[i], plaintexts[i], sealed[i]};
+    }
+    if (!lwc::AsconAead128SealBatch(seal, backend).ok()) return Fail("ascon batch seal");
+    std::vector<lwc::AsconOpenRequest> open(kMessages);
+    for (std::size_t i = 0; i < kMessages; ++i) {
+      DeclassifySecret(sealed[i]);
+      if (i % 2 == 1) sealed[i][0] ^= 1;  // half of them forged
+      open[i] = {keys[i], nonces[i], ads[i], sealed[i], opened[i]};
+    }
+    std::vector<Status> statuses = lwc::AsconAead128OpenBatch(open, backend);
+    for (std::size_t i = 0; i < kMessages; ++i) {
+      if (statuses[i].ok() != (i % 2 == 0)) return Fail("ascon batch open");
+    }
+  }
+  std::printf("checked ascon-aead128 batch\n");
+  return true;
+}
+
 bool CheckHmac(const lwc::AlgorithmRegistry& registry) {
   for (std::size_t key_size : {16, 200}) {
     std::vector<uint8_t> key = Random(key_size);
@@ -184,6 +234,7 @@ int CheckAll() {
     std::printf("checked %s\n", info.name.c_str());
   }
   ok = CheckHmac(**registry) && ok;
+  ok = CheckAsconBatch() && ok;
   std::printf("ct_check: %d algorithms (and CMAC/HMAC over them) exercised with secret inputs\n",
               checked);
   return ok ? 0 : 1;
@@ -194,6 +245,9 @@ int CheckAll() {
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], "--self-test-leaky") == 0) return custos::SelfTestLeaky();
+  if (argc > 1 && std::strcmp(argv[1], "--self-test-leaky-index") == 0) {
+    return custos::SelfTestLeakyIndex();
+  }
   if (!custos::RunningOnValgrind()) {
     std::fprintf(stderr, "ct_check: note: not running under valgrind; only functional checks run "
                          "(use scripts/ct-check.sh)\n");
