@@ -2,7 +2,6 @@
 
 #include <fstream>
 #include <map>
-#include <regex>
 #include <sstream>
 
 #include "custos/core/random.h"
@@ -31,14 +30,15 @@ TEST(DefaultRegistryTest, HoldsLightweightAndStandardAlgorithms) {
 TEST(DefaultRegistryTest, IdsMatchTheDocumentation) {
   std::ifstream doc(std::string(CUSTOS_SOURCE_DIR) + "/docs/formats/algorithms.md");
   ASSERT_TRUE(doc) << "docs/formats/algorithms.md missing";
+  // Rows look like "| `name` | 0x0001 | ...".
   std::map<std::string, int> documented;
-  std::regex row(R"(^\|\s*`([a-z0-9-]+)`\s*\|\s*0x([0-9a-fA-F]{4})\s*\|)");
   std::string line;
   while (std::getline(doc, line)) {
-    std::smatch match;
-    if (std::regex_search(line, match, row)) {
-      documented[match[1]] = std::stoi(match[2], nullptr, 16);
-    }
+    if (line.rfind("| `", 0) != 0) continue;
+    const std::size_t name_end = line.find('`', 3);
+    const std::size_t id_start = line.find("| 0x", name_end);
+    if (name_end == std::string::npos || id_start == std::string::npos) continue;
+    documented[line.substr(3, name_end - 3)] = std::stoi(line.substr(id_start + 4, 4), nullptr, 16);
   }
   auto registry = NewDefaultRegistry();
   ASSERT_THAT(registry, IsOk());
