@@ -82,6 +82,15 @@ std::optional<std::vector<uint8_t>> HexFlag(const Context& ctx, std::string_view
   return *std::move(bytes);
 }
 
+// Decodes the required --key flag into wiped-on-free memory.
+std::optional<SecretBytes> KeyFlag(const Context& ctx, int& exit_code) {
+  std::optional<std::vector<uint8_t>> key = HexFlag(ctx, "key", true, exit_code);
+  if (!key) return std::nullopt;
+  SecretBytes secret(*key);
+  SecureWipe(*key);
+  return secret;
+}
+
 // Looks up --alg and checks its kind.
 const AlgorithmInfo* AlgFlag(const Context& ctx, std::vector<AlgorithmKind> kinds,
                              int& exit_code, std::optional<std::string> fallback = {}) {
@@ -177,20 +186,18 @@ int Aead(Context& ctx, bool seal) {
   int rc = kExitOk;
   const AlgorithmInfo* info = AlgFlag(ctx, {AlgorithmKind::kAead}, rc);
   if (info == nullptr) return rc;
-  auto key = HexFlag(ctx, "key", true, rc);
-  if (!key) return rc;
-  SecretBytes secret_key(*key);
-  SecureWipe(*key);
+  std::optional<SecretBytes> secret_key = KeyFlag(ctx, rc);
+  if (!secret_key) return rc;
   auto nonce = HexFlag(ctx, "nonce", true, rc);
   if (!nonce) return rc;
   auto ad = HexFlag(ctx, "ad", false, rc);
   if (!ad) return rc;
   auto input = HexFlag(ctx, seal ? "msg" : "ct", true, rc);
   if (!input) return rc;
-  if (!CheckSize(ctx, "key", secret_key.size(), info->key_size, info->name, rc)) return rc;
+  if (!CheckSize(ctx, "key", secret_key->size(), info->key_size, info->name, rc)) return rc;
   if (!CheckSize(ctx, "nonce", nonce->size(), info->nonce_size, info->name, rc)) return rc;
   StatusOr<std::unique_ptr<lwc::NonceAead>> aead =
-      ctx.registry->NewAead(info->name, secret_key.span());
+      ctx.registry->NewAead(info->name, secret_key->span());
   if (!aead.ok()) return UsageError(ctx, "--key: " + MessageOf(aead.status()));
   if (seal) {
     StatusOr<std::vector<uint8_t>> out = (*aead)->Seal(*nonce, *ad, *input);
@@ -254,13 +261,11 @@ int MacCommand(Context& ctx) {
   int rc = kExitOk;
   const AlgorithmInfo* info = AlgFlag(ctx, {AlgorithmKind::kMac}, rc);
   if (info == nullptr) return rc;
-  auto key = HexFlag(ctx, "key", true, rc);
-  if (!key) return rc;
-  SecretBytes secret_key(*key);
-  SecureWipe(*key);
+  std::optional<SecretBytes> secret_key = KeyFlag(ctx, rc);
+  if (!secret_key) return rc;
   auto msg = HexFlag(ctx, "msg", true, rc);
   if (!msg) return rc;
-  StatusOr<std::unique_ptr<lwc::Mac>> mac = ctx.registry->NewMac(info->name, secret_key.span());
+  StatusOr<std::unique_ptr<lwc::Mac>> mac = ctx.registry->NewMac(info->name, secret_key->span());
   if (!mac.ok()) return UsageError(ctx, "--key: " + MessageOf(mac.status()));
   (*mac)->Update(*msg);
   std::cout << HexEncode((*mac)->Final()) << "\n";
@@ -273,16 +278,14 @@ int Block(Context& ctx) {
   int rc = kExitOk;
   const AlgorithmInfo* info = AlgFlag(ctx, {AlgorithmKind::kBlockCipher}, rc);
   if (info == nullptr) return rc;
-  auto key = HexFlag(ctx, "key", true, rc);
-  if (!key) return rc;
-  SecretBytes secret_key(*key);
-  SecureWipe(*key);
+  std::optional<SecretBytes> secret_key = KeyFlag(ctx, rc);
+  if (!secret_key) return rc;
   auto block = HexFlag(ctx, "block", true, rc);
   if (!block) return rc;
-  if (!CheckSize(ctx, "key", secret_key.size(), info->key_size, info->name, rc)) return rc;
+  if (!CheckSize(ctx, "key", secret_key->size(), info->key_size, info->name, rc)) return rc;
   if (!CheckSize(ctx, "block", block->size(), info->output_size, info->name, rc)) return rc;
   StatusOr<std::unique_ptr<lwc::BlockCipher>> cipher =
-      ctx.registry->NewBlockCipher(info->name, secret_key.span());
+      ctx.registry->NewBlockCipher(info->name, secret_key->span());
   if (!cipher.ok()) return UsageError(ctx, "--key: " + MessageOf(cipher.status()));
   std::vector<uint8_t> out(block->size());
   Status status = ctx.flags.Has("decrypt") ? (*cipher)->DecryptBlock(*block, out)
@@ -296,19 +299,17 @@ int Stream(Context& ctx) {
   int rc = kExitOk;
   const AlgorithmInfo* info = AlgFlag(ctx, {AlgorithmKind::kStreamCipher}, rc);
   if (info == nullptr) return rc;
-  auto key = HexFlag(ctx, "key", true, rc);
-  if (!key) return rc;
-  SecretBytes secret_key(*key);
-  SecureWipe(*key);
+  std::optional<SecretBytes> secret_key = KeyFlag(ctx, rc);
+  if (!secret_key) return rc;
   auto iv = HexFlag(ctx, "iv", true, rc);
   if (!iv) return rc;
   if (!ctx.flags.Has("len")) return UsageError(ctx, "missing --len");
   std::optional<std::size_t> length = SizeFlag(ctx, "len", 1 << 24, rc);
   if (!length) return rc;
-  if (!CheckSize(ctx, "key", secret_key.size(), info->key_size, info->name, rc)) return rc;
+  if (!CheckSize(ctx, "key", secret_key->size(), info->key_size, info->name, rc)) return rc;
   if (!CheckSize(ctx, "iv", iv->size(), info->nonce_size, info->name, rc)) return rc;
   StatusOr<std::unique_ptr<lwc::StreamCipher>> cipher =
-      ctx.registry->NewStreamCipher(info->name, secret_key.span(), *iv);
+      ctx.registry->NewStreamCipher(info->name, secret_key->span(), *iv);
   if (!cipher.ok()) return UsageError(ctx, MessageOf(cipher.status()));
   std::vector<uint8_t> stream(*length, 0);
   Status status = (*cipher)->Process(stream, stream);
