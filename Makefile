@@ -31,7 +31,7 @@ format:
 	@git ls-files '*.cpp' '*.h' | xargs clang-format -i
 
 tidy: build
-	@git ls-files 'custos/*.cpp' 'apps/*.cpp' | xargs clang-tidy -p $(BUILD_DIR) --quiet
+	@git ls-files 'custos/*.cpp' 'apps/*.cpp' | xargs -n 8 clang-tidy -p $(BUILD_DIR) --quiet --extra-arg=-Wno-unknown-warning-option
 
 clean:
 	rm -rf build

@@ -92,8 +92,8 @@ std::optional<SecretBytes> KeyFlag(const Context& ctx, int& exit_code) {
 }
 
 // Looks up --alg and checks its kind.
-const AlgorithmInfo* AlgFlag(const Context& ctx, std::vector<AlgorithmKind> kinds,
-                             int& exit_code, std::optional<std::string> fallback = {}) {
+const AlgorithmInfo* AlgFlag(const Context& ctx, const std::vector<AlgorithmKind>& kinds,
+                             int& exit_code, const std::optional<std::string>& fallback = {}) {
   std::optional<std::string> name = ctx.flags.Get("alg");
   if (!name.has_value()) name = fallback;
   if (!name.has_value()) {

@@ -53,6 +53,7 @@ Status Annotate(const Status& status, std::string_view context);
     if (!custos_status_.ok()) return custos_status_; \
   } while (false)
 
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` and `statusor` are declarations.
 #define CUSTOS_STATUS_CONCAT_INNER_(a, b) a##b
 #define CUSTOS_STATUS_CONCAT_(a, b) CUSTOS_STATUS_CONCAT_INNER_(a, b)
 #define CUSTOS_ASSIGN_OR_RETURN(lhs, expr) \
@@ -61,5 +62,6 @@ Status Annotate(const Status& status, std::string_view context);
   auto statusor = (expr);                                  \
   if (!statusor.ok()) return std::move(statusor).status(); \
   lhs = std::move(statusor).value()
+// NOLINTEND(bugprone-macro-parentheses)
 
 #endif  // CUSTOS_CORE_STATUS_H_

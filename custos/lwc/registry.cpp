@@ -233,14 +233,14 @@ Status RegisterLightweightAlgorithms(AlgorithmRegistry& r) {
                                    NewPhotonBeetleHash256));
   const struct {
     const char* name;
-    uint16_t id;
     std::size_t digest;
+    uint16_t id;
     SpongentVariant variant;
-  } kSpongent[] = {{"spongent-88", 0x0203, 11, SpongentVariant::k88},
-                   {"spongent-128", 0x0204, 16, SpongentVariant::k128},
-                   {"spongent-160", 0x0205, 20, SpongentVariant::k160},
-                   {"spongent-224", 0x0206, 28, SpongentVariant::k224},
-                   {"spongent-256", 0x0207, 32, SpongentVariant::k256}};
+  } kSpongent[] = {{"spongent-88", 11, 0x0203, SpongentVariant::k88},
+                   {"spongent-128", 16, 0x0204, SpongentVariant::k128},
+                   {"spongent-160", 20, 0x0205, SpongentVariant::k160},
+                   {"spongent-224", 28, 0x0206, SpongentVariant::k224},
+                   {"spongent-256", 32, 0x0207, SpongentVariant::k256}};
   for (const auto& s : kSpongent) {
     SpongentVariant variant = s.variant;
     CUSTOS_RETURN_IF_ERROR(r.AddHash(HashInfo(s.name, s.id, s.digest, "SPONGENT, CHES 2011"),
