@@ -18,12 +18,23 @@
 #include "custos/crypto/aes.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/aead_test_util.h"
 #include "testing/status_matchers.h"
 #include "testing/test_data.h"
 
 namespace custos::crypto {
 namespace {
 
+using ::custos::testing::AeadKatCase;
+using ::custos::testing::ExpectInPlaceMatchesEveryVector;
+using ::custos::testing::ExpectOpenRecoversEveryVector;
+using ::custos::testing::ExpectRejectedAndWiped;
+using ::custos::testing::ExpectSealMatchesEveryVector;
+using ::custos::testing::ExpectTamperingRejected;
+using ::custos::testing::ExpectTamperingRejectedForEveryVector;
+using ::custos::testing::ExpectWrongBufferSizesRejected;
+using ::custos::testing::ExpectWrongKeySizesRejected;
+using ::custos::testing::ExpectWrongNonceSizesRejected;
 using ::custos::testing::IsOk;
 using ::custos::testing::IsOkAndHolds;
 using ::custos::testing::LoadKat;
@@ -66,143 +77,55 @@ std::unique_ptr<lwc::NonceAead> Make(const AeadCase& aead, std::span<const uint8
   return made.ok() ? *std::move(made) : nullptr;
 }
 
-// OpenInto over a buffer pre-filled with 0xAA; returns the status and leaves
-// the buffer in `out` so that a test can check it was wiped.
-Status OpenIntoFilled(const lwc::NonceAead& aead, std::span<const uint8_t> nonce,
-                      std::span<const uint8_t> ad, std::span<const uint8_t> sealed,
-                      std::vector<uint8_t>& out) {
-  out.assign(sealed.size() - aead.tag_size(), 0xAA);
-  return aead.OpenInto(nonce, ad, sealed, out);
-}
-
-// Every way of tampering with a sealed message must fail and wipe `out`.
-void ExpectTamperingFails(const lwc::NonceAead& aead, const std::vector<uint8_t>& nonce,
-                          const std::vector<uint8_t>& ad, const std::vector<uint8_t>& sealed) {
-  std::vector<uint8_t> out;
-  // Last tag byte, first tag byte.
-  for (std::size_t position : {sealed.size() - 1, sealed.size() - aead.tag_size()}) {
-    std::vector<uint8_t> bad = sealed;
-    bad[position] ^= 0x01;
-    EXPECT_THAT(OpenIntoFilled(aead, nonce, ad, bad, out),
-                StatusIs(StatusCode::kUnauthenticated, "authentication failed"));
-    EXPECT_THAT(out, Each(Eq(0)));
-  }
-  if (sealed.size() > aead.tag_size()) {
-    std::vector<uint8_t> bad = sealed;
-    bad[0] ^= 0x80;
-    EXPECT_THAT(OpenIntoFilled(aead, nonce, ad, bad, out), StatusIs(StatusCode::kUnauthenticated));
-    EXPECT_THAT(out, Each(Eq(0)));
-  }
-  std::vector<uint8_t> bad_ad = ad;
-  if (bad_ad.empty()) {
-    bad_ad.push_back(0);
-  } else {
-    bad_ad.back() ^= 0x01;
-  }
-  EXPECT_THAT(OpenIntoFilled(aead, nonce, bad_ad, sealed, out),
-              StatusIs(StatusCode::kUnauthenticated));
-  EXPECT_THAT(out, Each(Eq(0)));
-  std::vector<uint8_t> bad_nonce = nonce;
-  bad_nonce[5] ^= 0x10;
-  EXPECT_THAT(OpenIntoFilled(aead, bad_nonce, ad, sealed, out),
-              StatusIs(StatusCode::kUnauthenticated));
-  EXPECT_THAT(out, Each(Eq(0)));
-  // A message cut by one byte: the tag shifts into the ciphertext.
-  if (sealed.size() > aead.tag_size()) {
-    std::vector<uint8_t> shorter(sealed.begin(), sealed.end() - 1);
-    EXPECT_THAT(aead.Open(nonce, ad, shorter), StatusIs(StatusCode::kUnauthenticated));
-  }
-}
-
 // ------------------------------------------------------ ChaCha20-Poly1305 KAT
 
 // KatRecord::line() of a kColon record is the line of its section's first
 // field (fields carry over), so vectors are named by their index instead.
-struct ChaChaVector {
-  int index = 0;
-  std::vector<uint8_t> key, nonce, ad, plaintext, ciphertext, tag;
-};
-
-std::vector<ChaChaVector> LoadChaChaVectors() {
-  std::vector<ChaChaVector> vectors;
+std::vector<AeadKatCase> LoadChaChaVectors() {
+  std::vector<AeadKatCase> vectors;
   int index = 0;
   for (const KatRecord& record : LoadKat(kChaChaFile, KatFormat::kColon)) {
     // The file ends with XChaCha20-Poly1305 (24-byte nonces): not this cipher.
     if (record.Get("Name").value_or("") != "ChaCha20/Poly1305") continue;
-    ChaChaVector v;
-    v.index = index++;
-    EXPECT_EQ(record.Get("Test").value_or(""), "Encrypt") << "vector " << v.index;
+    AeadKatCase v;
+    v.label = "vector " + std::to_string(index++);
+    EXPECT_EQ(record.Get("Test").value_or(""), "Encrypt") << v.label;
+    std::vector<uint8_t> ciphertext, tag;
     bool ok = true;
-    for (auto [field, target] :
-         {std::pair{"Key", &v.key}, std::pair{"IV", &v.nonce}, std::pair{"Header", &v.ad},
-          std::pair{"Plaintext", &v.plaintext}, std::pair{"Ciphertext", &v.ciphertext},
-          std::pair{"MAC", &v.tag}}) {
+    for (auto [field, target] : {std::pair{"Key", &v.key}, std::pair{"IV", &v.nonce},
+                                 std::pair{"Header", &v.ad}, std::pair{"Plaintext", &v.pt},
+                                 std::pair{"Ciphertext", &ciphertext}, std::pair{"MAC", &tag}}) {
       StatusOr<std::vector<uint8_t>> bytes = record.GetBytes(field);
-      EXPECT_THAT(bytes, IsOk()) << "vector " << v.index << " field " << field;
+      EXPECT_THAT(bytes, IsOk()) << v.label << " field " << field;
       if (!bytes.ok()) {
         ok = false;
         break;
       }
       *target = *std::move(bytes);
     }
+    v.ct_and_tag = Concat(ciphertext, tag);
     if (ok) vectors.push_back(std::move(v));
   }
   return vectors;
 }
 
+constexpr int kChaChaVectorCount = 578;
+
 TEST(ChaCha20Poly1305Test, SealsEveryVector) {
-  int count = 0;
-  for (const ChaChaVector& v : LoadChaChaVectors()) {
-    SCOPED_TRACE("vector " + std::to_string(v.index));
-    std::unique_ptr<lwc::NonceAead> aead = Make(kAeads[1], v.key);
-    ASSERT_NE(aead, nullptr);
-    EXPECT_THAT(aead->Seal(v.nonce, v.ad, v.plaintext), IsOkAndHolds(Concat(v.ciphertext, v.tag)));
-    ++count;
-  }
-  EXPECT_EQ(count, 578);
+  ExpectSealMatchesEveryVector(NewChaCha20Poly1305, LoadChaChaVectors(), kChaChaVectorCount);
 }
 
 TEST(ChaCha20Poly1305Test, OpensEveryVector) {
-  int count = 0;
-  for (const ChaChaVector& v : LoadChaChaVectors()) {
-    SCOPED_TRACE("vector " + std::to_string(v.index));
-    std::unique_ptr<lwc::NonceAead> aead = Make(kAeads[1], v.key);
-    ASSERT_NE(aead, nullptr);
-    EXPECT_THAT(aead->Open(v.nonce, v.ad, Concat(v.ciphertext, v.tag)), IsOkAndHolds(v.plaintext));
-    ++count;
-  }
-  EXPECT_EQ(count, 578);
+  ExpectOpenRecoversEveryVector(NewChaCha20Poly1305, LoadChaChaVectors(), kChaChaVectorCount);
 }
 
 TEST(ChaCha20Poly1305Test, SealsAndOpensEveryVectorInPlace) {
-  int count = 0;
-  for (const ChaChaVector& v : LoadChaChaVectors()) {
-    SCOPED_TRACE("vector " + std::to_string(v.index));
-    std::unique_ptr<lwc::NonceAead> aead = Make(kAeads[1], v.key);
-    ASSERT_NE(aead, nullptr);
-    std::vector<uint8_t> buffer = v.plaintext;
-    buffer.resize(v.plaintext.size() + 16);
-    const std::span<uint8_t> all(buffer);
-    ASSERT_THAT(aead->SealInto(v.nonce, v.ad, all.first(v.plaintext.size()), all), IsOk());
-    EXPECT_EQ(buffer, Concat(v.ciphertext, v.tag));
-    ASSERT_THAT(aead->OpenInto(v.nonce, v.ad, all, all.first(v.plaintext.size())), IsOk());
-    EXPECT_EQ(std::vector<uint8_t>(buffer.begin(), buffer.begin() + v.plaintext.size()),
-              v.plaintext);
-    ++count;
-  }
-  EXPECT_EQ(count, 578);
+  ExpectInPlaceMatchesEveryVector(NewChaCha20Poly1305, LoadChaChaVectors(), kChaChaVectorCount);
 }
 
 TEST(ChaCha20Poly1305Test, RejectsEveryTamperedVector) {
-  int count = 0;
-  for (const ChaChaVector& v : LoadChaChaVectors()) {
-    SCOPED_TRACE("vector " + std::to_string(v.index));
-    std::unique_ptr<lwc::NonceAead> aead = Make(kAeads[1], v.key);
-    ASSERT_NE(aead, nullptr);
-    ExpectTamperingFails(*aead, v.nonce, v.ad, Concat(v.ciphertext, v.tag));
-    ++count;
-  }
-  EXPECT_EQ(count, 578);
+  ExpectTamperingRejectedForEveryVector(NewChaCha20Poly1305, LoadChaChaVectors(),
+                                        kChaChaVectorCount);
 }
 
 // ------------------------------------------------------------ both AEADs
@@ -242,14 +165,20 @@ TEST(OpensslAeadTest, RoundTripsEveryLength) {
 TEST(OpensslAeadTest, TamperedMessagesFailAndWipeTheOutput) {
   for (const AeadCase& c : kAeads) {
     SCOPED_TRACE(c.name);
-    std::unique_ptr<lwc::NonceAead> aead = Make(c, TestBytes(c.key_size, 6));
+    const std::vector<uint8_t> key = TestBytes(c.key_size, 6);
+    std::unique_ptr<lwc::NonceAead> aead = Make(c, key);
     ASSERT_NE(aead, nullptr);
     for (std::size_t length : {0, 1, 16, 100}) {
-      const std::vector<uint8_t> nonce = TestBytes(12, 7);
-      const std::vector<uint8_t> ad = TestBytes(length % 3 == 0 ? 0 : 20, 8);
-      StatusOr<std::vector<uint8_t>> sealed = aead->Seal(nonce, ad, TestBytes(length, 9));
+      AeadKatCase message;
+      message.label = "length " + std::to_string(length);
+      message.key = key;
+      message.nonce = TestBytes(12, 7);
+      message.ad = TestBytes(length % 3 == 0 ? 0 : 20, 8);
+      message.pt = TestBytes(length, 9);
+      StatusOr<std::vector<uint8_t>> sealed = aead->Seal(message.nonce, message.ad, message.pt);
       ASSERT_THAT(sealed, IsOk());
-      ExpectTamperingFails(*aead, nonce, ad, *sealed);
+      message.ct_and_tag = *std::move(sealed);
+      ExpectTamperingRejected(c.make, message);
     }
   }
 }
@@ -263,10 +192,7 @@ TEST(OpensslAeadTest, WrongKeyFailsToOpen) {
     const std::vector<uint8_t> nonce = TestBytes(12, 12);
     StatusOr<std::vector<uint8_t>> sealed = sealer->Seal(nonce, {}, TestBytes(40, 13));
     ASSERT_THAT(sealed, IsOk());
-    std::vector<uint8_t> out;
-    EXPECT_THAT(OpenIntoFilled(*opener, nonce, {}, *sealed, out),
-                StatusIs(StatusCode::kUnauthenticated));
-    EXPECT_THAT(out, Each(Eq(0)));
+    ExpectRejectedAndWiped(*opener, nonce, {}, *sealed, c.name);
   }
 }
 
@@ -297,53 +223,22 @@ TEST(OpensslAeadTest, SealsAndOpensInPlace) {
 
 TEST(OpensslAeadTest, RejectsWrongKeySizes) {
   for (const AeadCase& c : kAeads) {
-    for (std::size_t size : {0, 1, 12, 15, 16, 17, 24, 31, 32, 33, 64}) {
-      if (size == c.key_size) continue;
-      EXPECT_THAT(c.make(TestBytes(size, 18)), StatusIs(StatusCode::kInvalidArgument))
-          << c.name << " key " << size;
-    }
+    SCOPED_TRACE(c.name);
+    ExpectWrongKeySizesRejected(c.make, c.key_size);
   }
 }
 
 TEST(OpensslAeadTest, RejectsWrongNonceSizes) {
   for (const AeadCase& c : kAeads) {
-    std::unique_ptr<lwc::NonceAead> aead = Make(c, TestBytes(c.key_size, 19));
-    ASSERT_NE(aead, nullptr);
-    StatusOr<std::vector<uint8_t>> sealed = aead->Seal(TestBytes(12, 20), {}, TestBytes(5, 21));
-    ASSERT_THAT(sealed, IsOk());
-    for (std::size_t size : {0, 8, 11, 13, 16, 24}) {
-      EXPECT_THAT(aead->Seal(TestBytes(size, 20), {}, TestBytes(5, 21)),
-                  StatusIs(StatusCode::kInvalidArgument))
-          << c.name << " nonce " << size;
-      EXPECT_THAT(aead->Open(TestBytes(size, 20), {}, *sealed),
-                  StatusIs(StatusCode::kInvalidArgument))
-          << c.name << " nonce " << size;
-    }
+    SCOPED_TRACE(c.name);
+    ExpectWrongNonceSizesRejected(c.make, c.key_size);
   }
 }
 
 TEST(OpensslAeadTest, RejectsWrongBufferSizes) {
   for (const AeadCase& c : kAeads) {
-    std::unique_ptr<lwc::NonceAead> aead = Make(c, TestBytes(c.key_size, 22));
-    ASSERT_NE(aead, nullptr);
-    const std::vector<uint8_t> nonce = TestBytes(12, 23);
-    const std::vector<uint8_t> plaintext = TestBytes(10, 24);
-    for (std::size_t size : {0, 10, 25, 27}) {
-      std::vector<uint8_t> out(size);
-      EXPECT_THAT(aead->SealInto(nonce, {}, plaintext, out),
-                  StatusIs(StatusCode::kInvalidArgument));
-    }
-    StatusOr<std::vector<uint8_t>> sealed = aead->Seal(nonce, {}, plaintext);
-    ASSERT_THAT(sealed, IsOk());
-    for (std::size_t size : {0, 9, 11, 26}) {
-      std::vector<uint8_t> out(size);
-      EXPECT_THAT(aead->OpenInto(nonce, {}, *sealed, out), StatusIs(StatusCode::kInvalidArgument));
-    }
-    std::vector<uint8_t> none;
-    EXPECT_THAT(aead->OpenInto(nonce, {}, std::span<const uint8_t>(*sealed).first(15), none),
-                StatusIs(StatusCode::kInvalidArgument));
-    EXPECT_THAT(aead->Open(nonce, {}, std::span<const uint8_t>(*sealed).first(15)),
-                StatusIs(StatusCode::kInvalidArgument));
+    SCOPED_TRACE(c.name);
+    ExpectWrongBufferSizesRejected(c.make, c.key_size);
   }
 }
 
