@@ -2,42 +2,13 @@
 
 #include <array>
 #include <cstddef>
-#include <string>
-#include <type_traits>
+#include <memory>
 
 #include "custos/core/secret_bytes.h"
+#include "custos/lwc/internal/arx_words.h"
 
 namespace custos::lwc {
 namespace {
-
-// n-bit words held in the smallest native type that fits; 24- and 48-bit
-// words carry garbage above bit n after a shift, so every rotation and every
-// complement is masked back to n bits.
-template <int kBits>
-struct WordOps {
-  using Word = std::conditional_t<(kBits <= 32), uint32_t, uint64_t>;
-  static constexpr int kBytes = kBits / 8;
-  static constexpr Word kMask =
-      kBits == 8 * static_cast<int>(sizeof(Word)) ? ~Word{0} : (Word{1} << kBits) - 1;
-
-  template <int kShift>
-  static Word Rotl(Word x) {
-    return static_cast<Word>((x << kShift) | (x >> (kBits - kShift))) & kMask;
-  }
-  template <int kShift>
-  static Word Rotr(Word x) {
-    return static_cast<Word>((x >> kShift) | (x << (kBits - kShift))) & kMask;
-  }
-  // The implementation guide's words are little-endian.
-  static Word Load(const uint8_t* bytes) {
-    Word word = 0;
-    for (int i = kBytes - 1; i >= 0; --i) word = static_cast<Word>((word << 8) | bytes[i]);
-    return word;
-  }
-  static void Store(Word word, uint8_t* bytes) {
-    for (int i = 0; i < kBytes; ++i) bytes[i] = static_cast<uint8_t>(word >> (8 * i));
-  }
-};
 
 // Largest round count of the family (SIMON128/256).
 constexpr int kMaxRounds = 72;
@@ -49,7 +20,7 @@ constexpr uint64_t kZ[5] = {0x19c3522fb386a45f, 0x16864fb8ad0c9f71, 0x3369f88519
 
 template <int kBits>
 class Simon final : public BlockCipher {
-  using Ops = WordOps<kBits>;
+  using Ops = internal::ArxWord<kBits>;
   using Word = typename Ops::Word;
 
  public:
@@ -128,48 +99,16 @@ constexpr SimonSize kSizes[] = {
     {96, 96, 52, 2}, {96, 144, 54, 3}, {128, 128, 68, 2}, {128, 192, 69, 3}, {128, 256, 72, 4},
 };
 
-std::string SizeName(int block_bits, int key_bits) {
-  return "SIMON" + std::to_string(block_bits) + "/" + std::to_string(key_bits);
-}
-
 }  // namespace
 
 StatusOr<std::unique_ptr<BlockCipher>> NewSimon(int block_bits, int key_bits,
                                                 std::span<const uint8_t> key) {
-  const SimonSize* size = nullptr;
-  for (const SimonSize& candidate : kSizes) {
-    if (candidate.block_bits == block_bits && candidate.key_bits == key_bits) size = &candidate;
-  }
-  if (size == nullptr) {
-    return InvalidArgumentError(
-        "no such SIMON size " + SizeName(block_bits, key_bits) +
-        "; block/key bits must be one of 32/64, 48/72, 48/96, 64/96, 64/128, 96/96, 96/144, "
-        "128/128, 128/192, 128/256");
-  }
-  const std::size_t key_bytes = static_cast<std::size_t>(key_bits) / 8;
-  if (key.size() != key_bytes) {
-    return InvalidArgumentError(SizeName(block_bits, key_bits) + " key must be " +
-                                std::to_string(key_bytes) + " bytes, got " +
-                                std::to_string(key.size()));
-  }
-  const int word_bits = block_bits / 2;
-  const int key_words = key_bits / word_bits;
-  const int rounds = size->rounds;
-  const int z = size->z_index;
-  switch (word_bits) {
-    case 16:
-      return std::unique_ptr<BlockCipher>(new Simon<16>(key_words, rounds, z, key));
-    case 24:
-      return std::unique_ptr<BlockCipher>(new Simon<24>(key_words, rounds, z, key));
-    case 32:
-      return std::unique_ptr<BlockCipher>(new Simon<32>(key_words, rounds, z, key));
-    case 48:
-      return std::unique_ptr<BlockCipher>(new Simon<48>(key_words, rounds, z, key));
-    case 64:
-      return std::unique_ptr<BlockCipher>(new Simon<64>(key_words, rounds, z, key));
-    default:
-      return InternalError("SIMON size table has an unsupported word size");
-  }
+  return internal::NewArxCipher(
+      "SIMON", kSizes, block_bits, key_bits, key,
+      [key](auto word_bits, const SimonSize& size, int key_words) -> std::unique_ptr<BlockCipher> {
+        return std::make_unique<Simon<decltype(word_bits)::value>>(key_words, size.rounds,
+                                                                   size.z_index, key);
+      });
 }
 
 }  // namespace custos::lwc

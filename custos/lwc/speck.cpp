@@ -2,49 +2,20 @@
 
 #include <array>
 #include <cstddef>
-#include <string>
-#include <type_traits>
+#include <memory>
 
 #include "custos/core/secret_bytes.h"
+#include "custos/lwc/internal/arx_words.h"
 
 namespace custos::lwc {
 namespace {
-
-// n-bit words held in the smallest native type that fits; 24- and 48-bit
-// words carry garbage above bit n after a shift or an addition, so every
-// result is masked back to n bits.
-template <int kBits>
-struct WordOps {
-  using Word = std::conditional_t<(kBits <= 32), uint32_t, uint64_t>;
-  static constexpr int kBytes = kBits / 8;
-  static constexpr Word kMask =
-      kBits == 8 * static_cast<int>(sizeof(Word)) ? ~Word{0} : (Word{1} << kBits) - 1;
-
-  template <int kShift>
-  static Word Rotl(Word x) {
-    return static_cast<Word>((x << kShift) | (x >> (kBits - kShift))) & kMask;
-  }
-  template <int kShift>
-  static Word Rotr(Word x) {
-    return static_cast<Word>((x >> kShift) | (x << (kBits - kShift))) & kMask;
-  }
-  // The implementation guide's words are little-endian.
-  static Word Load(const uint8_t* bytes) {
-    Word word = 0;
-    for (int i = kBytes - 1; i >= 0; --i) word = static_cast<Word>((word << 8) | bytes[i]);
-    return word;
-  }
-  static void Store(Word word, uint8_t* bytes) {
-    for (int i = 0; i < kBytes; ++i) bytes[i] = static_cast<uint8_t>(word >> (8 * i));
-  }
-};
 
 // Largest round count of the family (SPECK128/256).
 constexpr int kMaxRounds = 34;
 
 template <int kBits>
 class Speck final : public BlockCipher {
-  using Ops = WordOps<kBits>;
+  using Ops = internal::ArxWord<kBits>;
   using Word = typename Ops::Word;
   // Rotation amounts: 7 and 2 for the 16-bit words of SPECK32, else 8 and 3.
   static constexpr int kAlpha = kBits == 16 ? 7 : 8;
@@ -123,46 +94,15 @@ constexpr SpeckSize kSizes[] = {
     {96, 96, 28}, {96, 144, 29}, {128, 128, 32}, {128, 192, 33}, {128, 256, 34},
 };
 
-std::string SizeName(int block_bits, int key_bits) {
-  return "SPECK" + std::to_string(block_bits) + "/" + std::to_string(key_bits);
-}
-
 }  // namespace
 
 StatusOr<std::unique_ptr<BlockCipher>> NewSpeck(int block_bits, int key_bits,
                                                 std::span<const uint8_t> key) {
-  const SpeckSize* size = nullptr;
-  for (const SpeckSize& candidate : kSizes) {
-    if (candidate.block_bits == block_bits && candidate.key_bits == key_bits) size = &candidate;
-  }
-  if (size == nullptr) {
-    return InvalidArgumentError(
-        "no such SPECK size " + SizeName(block_bits, key_bits) +
-        "; block/key bits must be one of 32/64, 48/72, 48/96, 64/96, 64/128, 96/96, 96/144, "
-        "128/128, 128/192, 128/256");
-  }
-  const std::size_t key_bytes = static_cast<std::size_t>(key_bits) / 8;
-  if (key.size() != key_bytes) {
-    return InvalidArgumentError(SizeName(block_bits, key_bits) + " key must be " +
-                                std::to_string(key_bytes) + " bytes, got " +
-                                std::to_string(key.size()));
-  }
-  const int word_bits = block_bits / 2;
-  const int key_words = key_bits / word_bits;
-  switch (word_bits) {
-    case 16:
-      return std::unique_ptr<BlockCipher>(new Speck<16>(key_words, size->rounds, key));
-    case 24:
-      return std::unique_ptr<BlockCipher>(new Speck<24>(key_words, size->rounds, key));
-    case 32:
-      return std::unique_ptr<BlockCipher>(new Speck<32>(key_words, size->rounds, key));
-    case 48:
-      return std::unique_ptr<BlockCipher>(new Speck<48>(key_words, size->rounds, key));
-    case 64:
-      return std::unique_ptr<BlockCipher>(new Speck<64>(key_words, size->rounds, key));
-    default:
-      return InternalError("SPECK size table has an unsupported word size");
-  }
+  return internal::NewArxCipher(
+      "SPECK", kSizes, block_bits, key_bits, key,
+      [key](auto word_bits, const SpeckSize& size, int key_words) -> std::unique_ptr<BlockCipher> {
+        return std::make_unique<Speck<decltype(word_bits)::value>>(key_words, size.rounds, key);
+      });
 }
 
 }  // namespace custos::lwc
