@@ -1,6 +1,5 @@
 #include "custos/crypto/aes.h"
 
-#include <openssl/err.h>
 #include <openssl/evp.h>
 
 #include <cstdlib>
@@ -9,32 +8,16 @@
 #include <string>
 #include <utility>
 
+#include "custos/crypto/internal/openssl_util.h"
+
 namespace custos::crypto {
 namespace {
 
 constexpr int kBlockSize = 16;
 
-struct CipherDeleter {
-  void operator()(EVP_CIPHER* cipher) const { EVP_CIPHER_free(cipher); }
-};
-struct ContextDeleter {
-  void operator()(EVP_CIPHER_CTX* context) const { EVP_CIPHER_CTX_free(context); }
-};
-using CipherPtr = std::unique_ptr<EVP_CIPHER, CipherDeleter>;
-using ContextPtr = std::unique_ptr<EVP_CIPHER_CTX, ContextDeleter>;
-
-Status OpenSslError(std::string_view what) {
-  const unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  std::string message = "OpenSSL " + std::string(what) + " failed";
-  if (code != 0) {
-    char reason[256];
-    ERR_error_string_n(code, reason, sizeof(reason));
-    message += ": ";
-    message += reason;
-  }
-  return InternalError(message);
-}
+using internal::CipherContextPtr;
+using internal::CipherPtr;
+using internal::OpenSslError;
 
 // A block update on a keyed ECB context cannot fail: the length is one block
 // and padding is off. If OpenSSL fails anyway, the output would be garbage
@@ -65,8 +48,8 @@ class Aes final : public lwc::BlockCipher {
     // per-init lookup that the legacy EVP_aes_128_ecb() objects cost.
     CipherPtr cipher(EVP_CIPHER_fetch(nullptr, name, nullptr));
     if (cipher == nullptr) return OpenSslError(std::string("fetching ") + name);
-    ContextPtr encrypt(EVP_CIPHER_CTX_new());
-    ContextPtr decrypt(EVP_CIPHER_CTX_new());
+    CipherContextPtr encrypt(EVP_CIPHER_CTX_new());
+    CipherContextPtr decrypt(EVP_CIPHER_CTX_new());
     if (encrypt == nullptr || decrypt == nullptr) return OpenSslError("EVP_CIPHER_CTX_new");
     if (EVP_EncryptInit_ex2(encrypt.get(), cipher.get(), key.data(), nullptr, nullptr) != 1 ||
         EVP_CIPHER_CTX_set_padding(encrypt.get(), 0) != 1) {
@@ -99,7 +82,7 @@ class Aes final : public lwc::BlockCipher {
   }
 
  private:
-  Aes(std::size_t key_size, CipherPtr cipher, ContextPtr encrypt, ContextPtr decrypt)
+  Aes(std::size_t key_size, CipherPtr cipher, CipherContextPtr encrypt, CipherContextPtr decrypt)
       : key_size_(key_size),
         cipher_(std::move(cipher)),
         encrypt_(std::move(encrypt)),
@@ -108,8 +91,8 @@ class Aes final : public lwc::BlockCipher {
   std::size_t key_size_;
   CipherPtr cipher_;
   // EVP_CIPHER_CTX_free cleanses the key schedule held in these.
-  ContextPtr encrypt_;
-  ContextPtr decrypt_;
+  CipherContextPtr encrypt_;
+  CipherContextPtr decrypt_;
   mutable std::mutex encrypt_mutex_;
   mutable std::mutex decrypt_mutex_;
 };

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "custos/core/secret_bytes.h"
+#include "custos/crypto/internal/openssl_util.h"
 
 namespace custos::crypto {
 namespace {
@@ -17,31 +18,13 @@ namespace {
 constexpr std::size_t kNonceSize = 12;
 constexpr std::size_t kTagSize = 16;
 
-struct CipherDeleter {
-  void operator()(EVP_CIPHER* cipher) const { EVP_CIPHER_free(cipher); }
-};
-struct ContextDeleter {
-  void operator()(EVP_CIPHER_CTX* context) const { EVP_CIPHER_CTX_free(context); }
-};
-using CipherPtr = std::unique_ptr<EVP_CIPHER, CipherDeleter>;
-using ContextPtr = std::unique_ptr<EVP_CIPHER_CTX, ContextDeleter>;
+using internal::CipherContextPtr;
+using internal::CipherPtr;
+using internal::OpenSslError;
 
 std::string SizeMessage(std::string_view what, std::size_t got, std::size_t want) {
   return std::string(what) + " must be " + std::to_string(want) + " bytes, got " +
          std::to_string(got);
-}
-
-Status OpenSslError(std::string_view what) {
-  const unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  std::string message = "OpenSSL " + std::string(what) + " failed";
-  if (code != 0) {
-    char reason[256];
-    ERR_error_string_n(code, reason, sizeof(reason));
-    message += ": ";
-    message += reason;
-  }
-  return InternalError(message);
 }
 
 enum class Direction { kEncrypt, kDecrypt };
@@ -130,7 +113,7 @@ class EvpAead final : public lwc::NonceAead {
               std::span<const uint8_t> plaintext, std::span<uint8_t> out) const {
     // A fresh context per message: the ordinary use of EVP, and what makes a
     // shared object thread-safe.
-    ContextPtr context(EVP_CIPHER_CTX_new());
+    CipherContextPtr context(EVP_CIPHER_CTX_new());
     if (context == nullptr) return OpenSslError("EVP_CIPHER_CTX_new");
     if (EVP_EncryptInit_ex2(context.get(), cipher_.get(), key_.data(), nonce.data(), nullptr) !=
         1) {
@@ -159,7 +142,7 @@ class EvpAead final : public lwc::NonceAead {
     // decryption must not be able to disturb it.
     std::array<uint8_t, kTagSize> received_tag{};
     std::copy(tag.begin(), tag.end(), received_tag.begin());
-    ContextPtr context(EVP_CIPHER_CTX_new());
+    CipherContextPtr context(EVP_CIPHER_CTX_new());
     if (context == nullptr) return OpenSslError("EVP_CIPHER_CTX_new");
     if (EVP_DecryptInit_ex2(context.get(), cipher_.get(), key_.data(), nonce.data(), nullptr) !=
             1 ||
