@@ -1,26 +1,38 @@
 #include "custos/crypto/keyset.h"
 
+#include <string>
+#include <string_view>
+
 #include "custos/core/ct.h"
-#include "custos/crypto/registry.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/default_registry.h"
 #include "testing/status_matchers.h"
 
 namespace custos::crypto {
 namespace {
 
+using ::custos::testing::DefaultRegistry;
 using ::custos::testing::IsOk;
 using ::custos::testing::StatusIs;
 using ::testing::HasSubstr;
 
-std::shared_ptr<const lwc::AlgorithmRegistry> Registry() {
-  auto registry = NewDefaultRegistry();
-  EXPECT_THAT(registry, IsOk());
-  return *registry;
+// A keyset's JSON: primary key `primary_key_id` and the entries `keys`.
+std::string KeysetJson(int primary_key_id, std::string_view keys) {
+  return R"({"version":1,"primary_key_id":)" + std::to_string(primary_key_id) + R"(,"keys":[)" +
+         std::string(keys) + "]}";
 }
 
+// One entry of a keyset's "keys", with key id 1.
+std::string KeyJson(std::string_view algorithm, std::string_view status, std::string_view key_hex) {
+  return R"({"key_id":1,"algorithm":")" + std::string(algorithm) + R"(","status":")" +
+         std::string(status) + R"(","key":")" + std::string(key_hex) + R"("})";
+}
+
+constexpr char kKeyHex[] = "000102030405060708090a0b0c0d0e0f";
+
 TEST(KeysetTest, GenerateRotateAndJsonRoundTrip) {
-  auto registry = Registry();
+  auto registry = DefaultRegistry();
   auto keyset = Keyset::Generate("ascon-aead128", *registry);
   ASSERT_THAT(keyset, IsOk());
   ASSERT_EQ(keyset->keys().size(), 1u);
@@ -29,8 +41,7 @@ TEST(KeysetTest, GenerateRotateAndJsonRoundTrip) {
   ASSERT_THAT(keyset->Rotate("chacha20-poly1305", *registry), IsOk());
   EXPECT_NE(keyset->primary_key_id(), first);
   ASSERT_THAT(keyset->Disable(first), IsOk());
-  EXPECT_THAT(keyset->Disable(keyset->primary_key_id()),
-              StatusIs(StatusCode::kFailedPrecondition));
+  EXPECT_THAT(keyset->Disable(keyset->primary_key_id()), StatusIs(StatusCode::kFailedPrecondition));
 
   auto parsed = Keyset::FromJson(keyset->ToJson(), *registry);
   ASSERT_THAT(parsed, IsOk());
@@ -45,35 +56,23 @@ TEST(KeysetTest, GenerateRotateAndJsonRoundTrip) {
 }
 
 TEST(KeysetTest, RejectsBadKeysetsNamingTheField) {
-  auto registry = Registry();
+  auto registry = DefaultRegistry();
+  const std::string ascon_key = KeyJson("ascon-aead128", "enabled", kKeyHex);
   struct Case {
-    const char* json;
+    std::string json;
     const char* expected;
   } cases[] = {
       {"not json", "not valid JSON"},
       {"[]", "JSON object"},
       {R"({"version":2,"primary_key_id":1,"keys":[]})", "version"},
       {R"({"version":1,"keys":[]})", "primary_key_id"},
-      {R"({"version":1,"primary_key_id":1,"keys":[]})", "keys"},
-      {R"({"version":1,"primary_key_id":1,"keys":[{"key_id":1,"algorithm":"sha256",
-          "status":"enabled","key":"00"}]})",
-       "not an AEAD"},
-      {R"({"version":1,"primary_key_id":1,"keys":[{"key_id":1,"algorithm":"ascon-aead128",
-          "status":"enabled","key":"0011"}]})",
-       "must be 16 bytes"},
-      {R"({"version":1,"primary_key_id":1,"keys":[{"key_id":1,"algorithm":"ascon-aead128",
-          "status":"enabled","key":"zz"}]})",
-       "keys[0].key"},
-      {R"({"version":1,"primary_key_id":2,"keys":[{"key_id":1,"algorithm":"ascon-aead128",
-          "status":"enabled","key":"000102030405060708090a0b0c0d0e0f"}]})",
-       "names no key"},
-      {R"({"version":1,"primary_key_id":1,"keys":[{"key_id":1,"algorithm":"ascon-aead128",
-          "status":"lost","key":"000102030405060708090a0b0c0d0e0f"}]})",
-       "status"},
-      {R"({"version":1,"primary_key_id":1,"keys":[{"key_id":1,"algorithm":"ascon-aead128",
-          "status":"enabled","key":"000102030405060708090a0b0c0d0e0f"},{"key_id":1,
-          "algorithm":"ascon-aead128","status":"enabled","key":"000102030405060708090a0b0c0d0e0f"}]})",
-       "appears twice"},
+      {KeysetJson(1, ""), "keys"},
+      {KeysetJson(1, KeyJson("sha256", "enabled", "00")), "not an AEAD"},
+      {KeysetJson(1, KeyJson("ascon-aead128", "enabled", "0011")), "must be 16 bytes"},
+      {KeysetJson(1, KeyJson("ascon-aead128", "enabled", "zz")), "keys[0].key"},
+      {KeysetJson(2, ascon_key), "names no key"},
+      {KeysetJson(1, KeyJson("ascon-aead128", "lost", kKeyHex)), "status"},
+      {KeysetJson(1, ascon_key + "," + ascon_key), "appears twice"},
   };
   for (const Case& c : cases) {
     EXPECT_THAT(Keyset::FromJson(c.json, *registry),
@@ -83,7 +82,7 @@ TEST(KeysetTest, RejectsBadKeysetsNamingTheField) {
 }
 
 TEST(KeysetTest, RawKeyHasIdZeroAndIsChecked) {
-  auto registry = Registry();
+  auto registry = DefaultRegistry();
   std::vector<uint8_t> key(16, 7);
   auto keyset = Keyset::FromRawKey("gift-cofb", key, *registry);
   ASSERT_THAT(keyset, IsOk());
