@@ -12,9 +12,12 @@
 #include <cstring>
 
 #include "custos/core/secret_bytes.h"
+#include "custos/lwc/internal/swap_move.h"
 
 namespace custos::lwc {
 namespace {
+
+using internal::SwapMove;
 
 constexpr std::size_t kBlockBytes = 16;
 constexpr int kRounds = 40;
@@ -63,13 +66,6 @@ void StoreBlock(const Block& b, uint8_t* p) {
 Block Xor(const Block& a, const Block& b) { return {a.hi ^ b.hi, a.lo ^ b.lo}; }
 
 uint64_t Rotl64(uint64_t x, int n) { return (x << n) | (x >> (64 - n)); }
-
-// Exchanges the bits of `x` selected by `mask` with those `shift` places
-// higher: the building block of every bit permutation below.
-uint32_t SwapMove(uint32_t x, uint32_t mask, int shift) {
-  const uint32_t t = ((x >> shift) ^ x) & mask;
-  return x ^ t ^ (t << shift);
-}
 
 // Moves bit i of nibble b (bit 4b+i) to bit 8i+b: every byte then gathers
 // one bit position of the eight S-box outputs. The four swaps exchange bit

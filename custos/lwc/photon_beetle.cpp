@@ -13,9 +13,12 @@
 #include <cstring>
 
 #include "custos/core/secret_bytes.h"
+#include "custos/lwc/internal/swap_move.h"
 
 namespace custos::lwc {
 namespace {
+
+using internal::SwapMove;
 
 constexpr std::size_t kStateBytes = 32;
 constexpr int kRounds = 12;
@@ -98,11 +101,6 @@ constexpr std::array<Planes, kRounds> kRoundPlanes = MakeRoundPlanes();
 
 // ---------------------------------------------------------------------------
 // The permutation.
-
-uint64_t SwapMove(uint64_t x, uint64_t mask, int shift) {
-  const uint64_t t = ((x >> shift) ^ x) & mask;
-  return x ^ t ^ (t << shift);
-}
 
 // Moves bit p of nibble n (bit 4n+p) to bit 16p+n, by exchanging bit
 // positions of the 6-bit index (0<->2, 1<->3, 2<->4, 3<->5).
