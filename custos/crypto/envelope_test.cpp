@@ -92,7 +92,6 @@ TEST(EnvelopeTest, OldMessagesOpenAfterRotation) {
 TEST(EnvelopeTest, EveryBitOfTheEnvelopeAndTheAdIsAuthenticated) {
   auto keyed = NewKeyedEnvelope("ascon-aead128", DefaultRegistry());
   ASSERT_THAT(keyed, IsOk());
-  // A second key so that a flipped key id may land on a real key.
   const EnvelopeAead& envelope = keyed->envelope;
   auto sealed = envelope.Encrypt(kMessage, kAd);
   ASSERT_THAT(sealed, IsOk());
