@@ -7,17 +7,13 @@
 #include <memory>
 #include <utility>
 
+#include "custos/crypto/internal/openssl_util.h"
+
 namespace custos::crypto {
 namespace {
 
-struct DigestDeleter {
-  void operator()(EVP_MD* md) const { EVP_MD_free(md); }
-};
-struct ContextDeleter {
-  void operator()(EVP_MD_CTX* context) const { EVP_MD_CTX_free(context); }
-};
-using DigestPtr = std::unique_ptr<EVP_MD, DigestDeleter>;
-using ContextPtr = std::unique_ptr<EVP_MD_CTX, ContextDeleter>;
+using internal::DigestPtr;
+using ContextPtr = internal::DigestContextPtr;
 
 // Update and Final return nothing, so an OpenSSL failure there could only
 // surface as a wrong digest; stopping is the safe choice. These calls fail

@@ -11,12 +11,14 @@
 
 #include "custos/core/secret_bytes.h"
 #include "custos/lwc/internal/present_sbox.h"
+#include "custos/lwc/internal/swap_move.h"
 
 namespace custos::lwc {
 namespace {
 
 using internal::PresentInverseSboxLayer;
 using internal::PresentSboxLayer;
+using internal::SwapMove;
 
 constexpr int kRounds = 31;
 constexpr std::size_t kBlockBytes = 8;
@@ -41,8 +43,7 @@ template <int kA, int kB>
 inline uint64_t SwapIndexBits(uint64_t x) {
   constexpr uint64_t kMask = IndexSwapMask(kA, kB);
   constexpr int kShift = (1 << kB) - (1 << kA);
-  const uint64_t t = ((x >> kShift) ^ x) & kMask;
-  return x ^ t ^ (t << kShift);
+  return SwapMove<uint64_t>(x, kMask, kShift);
 }
 
 inline uint64_t PLayer(uint64_t x) {

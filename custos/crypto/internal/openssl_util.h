@@ -1,7 +1,7 @@
 // File: custos/crypto/internal/openssl_util.h
 //
-// The pieces every EVP cipher wrapper of custos/crypto needs: owning
-// pointers for fetched ciphers and cipher contexts, and the conversion of
+// The pieces every EVP wrapper of custos/crypto needs: owning pointers for
+// fetched ciphers and digests and their contexts, and the conversion of
 // OpenSSL's thread-local error queue into a Status.
 //
 // Private to custos/crypto.
@@ -23,6 +23,18 @@ struct CipherDeleter {
 struct CipherContextDeleter {
   void operator()(EVP_CIPHER_CTX* context) const { EVP_CIPHER_CTX_free(context); }
 };
+
+struct DigestDeleter {
+  void operator()(EVP_MD* md) const { EVP_MD_free(md); }
+};
+struct DigestContextDeleter {
+  void operator()(EVP_MD_CTX* context) const { EVP_MD_CTX_free(context); }
+};
+
+// An EVP_MD from EVP_MD_fetch, freed with EVP_MD_free.
+using DigestPtr = std::unique_ptr<EVP_MD, DigestDeleter>;
+// An EVP_MD_CTX from EVP_MD_CTX_new, freed (and cleansed) with EVP_MD_CTX_free.
+using DigestContextPtr = std::unique_ptr<EVP_MD_CTX, DigestContextDeleter>;
 
 // An EVP_CIPHER from EVP_CIPHER_fetch, freed with EVP_CIPHER_free.
 using CipherPtr = std::unique_ptr<EVP_CIPHER, CipherDeleter>;
