@@ -1,5 +1,6 @@
 // Throughput of Ascon (NIST SP 800-232): single-message Ascon-AEAD128 through
-// the NonceAead interface, the multi-message batch interface, and
+// the NonceAead interface (the build AsconAead128Algorithm() selects, and
+// each build this CPU runs), the multi-message batch interface, and
 // Ascon-Hash256. Bytes/s count plaintext (or hashed) bytes only.
 //
 // Messages have no associated data unless the name says AD16 (16 bytes of AD).
@@ -13,6 +14,8 @@
 
 #include "custos/lwc/ascon.h"
 #include "custos/lwc/ascon_batch.h"
+#include "custos/lwc/internal/ascon_avx512.h"
+#include "custos/lwc/internal/ascon_permutation.h"
 
 namespace custos::lwc {
 namespace {
@@ -33,6 +36,40 @@ void BM_AsconAead128Seal(benchmark::State& state, std::size_t ad_size) {
   std::unique_ptr<NonceAead> aead = *NewAsconAead128(key);
   for (auto _ : state) {
     benchmark::DoNotOptimize(aead->SealInto(nonce, ad, plaintext, out));
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * length));
+}
+
+// Single-message seal with one build of the raw functions (portable, BMI2 or
+// AVX-512VL), whatever AsconAead128Algorithm() would select.
+enum class Build { kPortable, kBmi2, kAvx512 };
+
+const RawAeadAlgorithm* BuildAlgorithm(Build build) {
+  switch (build) {
+    case Build::kPortable:
+      return &internal::AsconAead128PortableAlgorithm();
+    case Build::kBmi2:
+      return internal::AsconAead128Bmi2Algorithm();
+    case Build::kAvx512:
+      return internal::AsconAead128Avx512Algorithm();
+  }
+  return nullptr;
+}
+
+void BM_AsconAead128SealBuild(benchmark::State& state, Build build) {
+  const RawAeadAlgorithm* algorithm = BuildAlgorithm(build);
+  if (algorithm == nullptr) {
+    state.SkipWithError("build not supported by this CPU");
+    return;
+  }
+  const auto length = static_cast<std::size_t>(state.range(0));
+  const std::vector<uint8_t> key = Filled(16, 1), nonce = Filled(16, 2);
+  const std::vector<uint8_t> plaintext = Filled(length, 4);
+  std::vector<uint8_t> out(length + 16);
+  std::unique_ptr<NonceAead> aead = *NewRawAead(*algorithm, key);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(aead->SealInto(nonce, {}, plaintext, out));
     benchmark::ClobberMemory();
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * length));
@@ -92,6 +129,9 @@ void BM_AsconHash256(benchmark::State& state) {
 
 BENCHMARK_CAPTURE(BM_AsconAead128Seal, NoAd, 0)->Arg(64)->Arg(1536)->Arg(16384);
 BENCHMARK_CAPTURE(BM_AsconAead128Seal, AD16, 16)->Arg(64);
+BENCHMARK_CAPTURE(BM_AsconAead128SealBuild, Portable, Build::kPortable)->Arg(64)->Arg(16384);
+BENCHMARK_CAPTURE(BM_AsconAead128SealBuild, Bmi2, Build::kBmi2)->Arg(64)->Arg(16384);
+BENCHMARK_CAPTURE(BM_AsconAead128SealBuild, Avx512, Build::kAvx512)->Arg(64)->Arg(16384);
 BENCHMARK(BM_AsconAead128Open)->Arg(64)->Arg(16384);
 BENCHMARK_CAPTURE(BM_AsconAead128SealBatch, Auto, AsconBatchBackend::kAuto, 0)->Arg(64)->Arg(1536);
 BENCHMARK_CAPTURE(BM_AsconAead128SealBatch, Avx512, AsconBatchBackend::kAvx512, 0)->Arg(64);

@@ -5,10 +5,13 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <ostream>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "custos/core/kat_reader.h"
+#include "custos/lwc/internal/ascon_avx512.h"
 #include "custos/lwc/internal/ascon_permutation.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -60,21 +63,45 @@ std::unique_ptr<NonceAead> MustNewAead(std::span<const uint8_t> key,
 
 // ---------------------------------------------------------------------------
 // Ascon-AEAD128, run on the build AsconAead128Algorithm() selects for this
-// CPU and on the portable build.
+// CPU and on every build this CPU can run (portable, BMI2, AVX-512VL).
 
-class AsconAead128Test : public ::testing::TestWithParam<const RawAeadAlgorithm*> {
+struct AeadBuild {
+  const char* name;
+  const RawAeadAlgorithm* algorithm;
+};
+
+std::vector<AeadBuild> AvailableBuilds() {
+  std::vector<AeadBuild> builds = {{"Selected", &AsconAead128Algorithm()},
+                                   {"Portable", &internal::AsconAead128PortableAlgorithm()}};
+  if (const RawAeadAlgorithm* bmi2 = internal::AsconAead128Bmi2Algorithm()) {
+    builds.push_back({"Bmi2", bmi2});
+  }
+  if (const RawAeadAlgorithm* avx512 = internal::AsconAead128Avx512Algorithm()) {
+    builds.push_back({"Avx512", avx512});
+  }
+  return builds;
+}
+
+void PrintTo(const AeadBuild& build, std::ostream* os) { *os << build.name; }
+
+class AsconAead128Test : public ::testing::TestWithParam<AeadBuild> {
  protected:
   std::unique_ptr<NonceAead> MustNewAead(std::span<const uint8_t> key) {
-    return ::custos::lwc::MustNewAead(key, *GetParam());
+    return ::custos::lwc::MustNewAead(key, *GetParam().algorithm);
   }
 };
 
-INSTANTIATE_TEST_SUITE_P(Builds, AsconAead128Test,
-                         ::testing::Values(&AsconAead128Algorithm(),
-                                           &internal::AsconAead128PortableAlgorithm()),
-                         [](const ::testing::TestParamInfo<const RawAeadAlgorithm*>& param_info) {
-                           return param_info.index == 0 ? "Selected" : "Portable";
+INSTANTIATE_TEST_SUITE_P(Builds, AsconAead128Test, ::testing::ValuesIn(AvailableBuilds()),
+                         [](const ::testing::TestParamInfo<AeadBuild>& param_info) {
+                           return std::string(param_info.param.name);
                          });
+
+TEST(AsconAead128ApiTest, SelectsTheFastestBuildThisCpuRuns) {
+  const RawAeadAlgorithm* expected = internal::AsconAead128Avx512Algorithm();
+  if (expected == nullptr) expected = internal::AsconAead128Bmi2Algorithm();
+  if (expected == nullptr) expected = &internal::AsconAead128PortableAlgorithm();
+  EXPECT_EQ(&AsconAead128Algorithm(), expected);
+}
 
 TEST(AsconAead128ApiTest, NewAsconAead128UsesTheAlgorithm) {
   std::vector<uint8_t> key(16, 3), nonce(16, 4), pt(40, 5);
@@ -86,7 +113,7 @@ TEST(AsconAead128ApiTest, NewAsconAead128UsesTheAlgorithm) {
 }
 
 TEST_P(AsconAead128Test, AlgorithmHasSp800232Sizes) {
-  const RawAeadAlgorithm& algorithm = *GetParam();
+  const RawAeadAlgorithm& algorithm = *GetParam().algorithm;
   EXPECT_EQ(algorithm.key_size, 16u);
   EXPECT_EQ(algorithm.nonce_size, 16u);
   EXPECT_EQ(algorithm.tag_size, 16u);
@@ -244,6 +271,40 @@ TEST_P(AsconAead128Test, LongMessagesRoundTripAndDependOnEveryBlock) {
     tampered[length / 2] ^= 0x20;
     EXPECT_THAT(aead->Open(nonce, ad, tampered), StatusIs(StatusCode::kUnauthenticated));
   }
+}
+
+TEST_P(AsconAead128Test, MatchesThePortableBuildBeyondTheKatLengths) {
+  // The KAT stops at 32 bytes of plaintext and of associated data; compare
+  // every build with the portable one over many block counts and tails, in
+  // both directions.
+  std::vector<uint8_t> key(16), nonce(16);
+  for (int i = 0; i < 16; ++i) {
+    key[i] = static_cast<uint8_t>(i * 11 + 3);
+    nonce[i] = static_cast<uint8_t>(i * 5 + 9);
+  }
+  std::unique_ptr<NonceAead> aead = MustNewAead(key);
+  std::unique_ptr<NonceAead> portable =
+      ::custos::lwc::MustNewAead(key, internal::AsconAead128PortableAlgorithm());
+  ASSERT_NE(aead, nullptr);
+  ASSERT_NE(portable, nullptr);
+  int n = 0;
+  for (std::size_t length : {33, 40, 47, 48, 49, 55, 56, 63, 64, 100, 255, 1536, 4099}) {
+    for (std::size_t ad_length : {0, 7, 8, 15, 16, 17, 33, 100}) {
+      std::vector<uint8_t> pt(length), ad(ad_length);
+      for (std::size_t i = 0; i < length; ++i) pt[i] = static_cast<uint8_t>(i * 29 + length);
+      for (std::size_t i = 0; i < ad_length; ++i) ad[i] = static_cast<uint8_t>(i * 13 + 1);
+      StatusOr<std::vector<uint8_t>> sealed = aead->Seal(nonce, ad, pt);
+      StatusOr<std::vector<uint8_t>> expected = portable->Seal(nonce, ad, pt);
+      ASSERT_THAT(sealed, IsOk());
+      ASSERT_THAT(expected, IsOk());
+      EXPECT_EQ(*sealed, *expected) << length << " " << ad_length;
+      StatusOr<std::vector<uint8_t>> opened = aead->Open(nonce, ad, *expected);
+      ASSERT_THAT(opened, IsOk()) << length << " " << ad_length;
+      EXPECT_EQ(*opened, pt) << length << " " << ad_length;
+      ++n;
+    }
+  }
+  EXPECT_EQ(n, 13 * 8);
 }
 
 // ---------------------------------------------------------------------------

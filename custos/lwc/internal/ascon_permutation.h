@@ -29,9 +29,14 @@ struct RawAeadAlgorithm;
 namespace internal {
 
 // Ascon-AEAD128 compiled for the baseline instruction set, whatever the CPU
-// supports (AsconAead128Algorithm() may pick a BMI2 build). For tests, so
-// that both builds are checked against the KAT on any machine.
+// supports (AsconAead128Algorithm() may pick a faster build). For tests, so
+// that every build is checked against the KAT on any machine. Thread-safe.
 const RawAeadAlgorithm& AsconAead128PortableAlgorithm();
+
+// The same code compiled for BMI1/BMI2 (andn, rorx), or nullptr when the CPU
+// lacks them or the library was not built for x86-64. For tests, like
+// AsconAead128PortableAlgorithm(). Thread-safe.
+const RawAeadAlgorithm* AsconAead128Bmi2Algorithm();
 
 // Initial values (first state word) of SP 800-232, Sections 4 and 5.
 inline constexpr uint64_t kAsconAead128Iv = 0x00001000808c0001ull;
