@@ -353,17 +353,14 @@ class PhotonBeetleHash256 final : public Hash {
 
  protected:
   void DoFinal(std::span<uint8_t> digest) override {
+    // Constant 1 for an empty message, a padded short first block, or a
+    // last 4-byte block that is already absorbed; 2 otherwise.
     uint8_t constant = 1;
-    if (total_ == 0) {
-      constant = 1;
-    } else if (total_ < kHashInitialRate) {
+    if (total_ > 0 && total_ < kHashInitialRate) {
       state_[total_] ^= 0x01;
-      constant = 1;
     } else if (total_ == kHashInitialRate) {
       constant = 2;
-    } else if (pending_size_ == 0) {
-      constant = 1;  // the last 4-byte block is already absorbed
-    } else {
+    } else if (total_ > kHashInitialRate && pending_size_ != 0) {
       Photon256(state_);
       for (std::size_t j = 0; j < pending_size_; ++j) state_[j] ^= pending_[j];
       state_[pending_size_] ^= 0x01;
