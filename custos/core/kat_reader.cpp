@@ -302,15 +302,13 @@ StatusOr<int64_t> KatRecord::GetInt(std::string_view name) const {
 }
 
 void KatRecord::Set(std::string name, std::string value) {
-  for (auto& [key, old] : fields_) {
-    if (key == name) {
-      old = std::move(value);
-      // Move the field to the end so AppendToLast continues it.
-      auto it = std::find_if(fields_.begin(), fields_.end(),
-                             [&](const auto& field) { return field.first == name; });
-      std::rotate(it, it + 1, fields_.end());
-      return;
-    }
+  auto it = std::find_if(fields_.begin(), fields_.end(),
+                         [&](const auto& field) { return field.first == name; });
+  if (it != fields_.end()) {
+    it->second = std::move(value);
+    // Move the field to the end so AppendToLast continues it.
+    std::rotate(it, it + 1, fields_.end());
+    return;
   }
   fields_.emplace_back(std::move(name), std::move(value));
 }

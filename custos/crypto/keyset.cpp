@@ -10,13 +10,20 @@ namespace {
 
 using Json = nlohmann::json;
 
-// Checks that `algorithm` is an AEAD of `registry` and `key` fits it.
-Status CheckKey(std::string_view algorithm, std::size_t key_size,
-                const lwc::AlgorithmRegistry& registry) {
+// Looks `algorithm` up and checks that it is an AEAD.
+StatusOr<const lwc::AlgorithmInfo*> FindAead(std::string_view algorithm,
+                                             const lwc::AlgorithmRegistry& registry) {
   CUSTOS_ASSIGN_OR_RETURN(const lwc::AlgorithmInfo* info, registry.Find(algorithm));
   if (info->kind != lwc::AlgorithmKind::kAead) {
     return InvalidArgumentError("'" + std::string(algorithm) + "' is not an AEAD");
   }
+  return info;
+}
+
+// Checks that `algorithm` is an AEAD of `registry` and `key_size` fits it.
+Status CheckKey(std::string_view algorithm, std::size_t key_size,
+                const lwc::AlgorithmRegistry& registry) {
+  CUSTOS_ASSIGN_OR_RETURN(const lwc::AlgorithmInfo* info, FindAead(algorithm, registry));
   if (key_size != info->key_size) {
     return InvalidArgumentError("a " + std::string(algorithm) + " key must be " +
                                 std::to_string(info->key_size) + " bytes, got " +
@@ -55,7 +62,7 @@ StatusOr<std::string> GetString(const Json& object, const char* field, std::stri
 StatusOr<Keyset> Keyset::Generate(std::string_view algorithm,
                                   const lwc::AlgorithmRegistry& registry) {
   Keyset keyset;
-  CUSTOS_RETURN_IF_ERROR(keyset.AddRandomKey(algorithm, registry));
+  CUSTOS_RETURN_IF_ERROR(keyset.Rotate(algorithm, registry));
   return keyset;
 }
 
@@ -68,9 +75,8 @@ StatusOr<Keyset> Keyset::FromRawKey(std::string_view algorithm, std::span<const 
   return keyset;
 }
 
-Status Keyset::AddRandomKey(std::string_view algorithm, const lwc::AlgorithmRegistry& registry) {
-  CUSTOS_ASSIGN_OR_RETURN(const lwc::AlgorithmInfo* info, registry.Find(algorithm));
-  CUSTOS_RETURN_IF_ERROR(CheckKey(algorithm, info->key_size, registry));
+Status Keyset::Rotate(std::string_view algorithm, const lwc::AlgorithmRegistry& registry) {
+  CUSTOS_ASSIGN_OR_RETURN(const lwc::AlgorithmInfo* info, FindAead(algorithm, registry));
   if (keys_.size() >= kMaxKeys) return FailedPreconditionError("keyset is full");
   uint32_t id = 0;
   do {
@@ -80,10 +86,6 @@ Status Keyset::AddRandomKey(std::string_view algorithm, const lwc::AlgorithmRegi
   keys_.push_back({id, std::string(algorithm), KeyStatus::kEnabled, std::move(key)});
   primary_key_id_ = id;
   return OkStatus();
-}
-
-Status Keyset::Rotate(std::string_view algorithm, const lwc::AlgorithmRegistry& registry) {
-  return AddRandomKey(algorithm, registry);
 }
 
 Status Keyset::Disable(uint32_t key_id) {

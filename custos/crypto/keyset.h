@@ -71,7 +71,6 @@ class Keyset {
 
  private:
   Keyset() = default;
-  Status AddRandomKey(std::string_view algorithm, const lwc::AlgorithmRegistry& registry);
 
   uint32_t primary_key_id_ = 0;
   std::vector<KeysetKey> keys_;

@@ -83,8 +83,12 @@ struct RawAeadAlgorithm {
   RawAeadFunction decrypt;
 };
 
+// Longest tag a raw algorithm may have.
+inline constexpr std::size_t kMaxRawAeadTagSize = 64;
+
 // Returns a NonceAead over `algorithm` with a copy of `key`. InvalidArgument
-// if the key size is wrong.
+// if the key size is wrong; Internal if the tag is longer than
+// kMaxRawAeadTagSize.
 StatusOr<std::unique_ptr<NonceAead>> NewRawAead(const RawAeadAlgorithm& algorithm,
                                                 std::span<const uint8_t> key);
 

@@ -165,19 +165,14 @@ class RawAead final : public NonceAead {
     if (out.size() != length) {
       return InvalidArgumentError(SizeMessage("output buffer", out.size(), length));
     }
-    // Keep the received tag aside: decrypting in place may overwrite nothing
-    // of it, but the tag buffer must stay readable after out is written.
-    uint8_t received_tag[64];
-    uint8_t computed_tag[64];
-    if (algorithm_.tag_size > sizeof(received_tag)) return InternalError("tag too long");
-    std::span<const uint8_t> tag_in = ciphertext_and_tag.subspan(length);
-    std::copy(tag_in.begin(), tag_in.end(), received_tag);
-    AeadIo io{key_.span(), nonce, ad, ciphertext_and_tag.first(length), out,
-              std::span<uint8_t>(computed_tag, algorithm_.tag_size)};
+    // The received tag lies after the ciphertext, so decrypting in place
+    // (out starting at the ciphertext) never overwrites it.
+    uint8_t computed_tag[kMaxRawAeadTagSize];
+    std::span<uint8_t> computed(computed_tag, algorithm_.tag_size);
+    AeadIo io{key_.span(), nonce, ad, ciphertext_and_tag.first(length), out, computed};
     algorithm_.decrypt(io);
-    bool ok = CtEqual(std::span<const uint8_t>(received_tag, algorithm_.tag_size),
-                      std::span<const uint8_t>(computed_tag, algorithm_.tag_size));
-    SecureWipe(std::span<uint8_t>(computed_tag, algorithm_.tag_size));
+    bool ok = CtEqual(ciphertext_and_tag.subspan(length), computed);
+    SecureWipe(computed);
     if (!ok) {
       SecureWipe(out);
       return UnauthenticatedError("authentication failed");
@@ -196,6 +191,10 @@ StatusOr<std::unique_ptr<NonceAead>> NewRawAead(const RawAeadAlgorithm& algorith
                                                 std::span<const uint8_t> key) {
   if (key.size() != algorithm.key_size) {
     return InvalidArgumentError(SizeMessage("key", key.size(), algorithm.key_size));
+  }
+  if (algorithm.tag_size > kMaxRawAeadTagSize) {
+    return InternalError("raw AEAD tag longer than " + std::to_string(kMaxRawAeadTagSize) +
+                         " bytes");
   }
   return std::unique_ptr<NonceAead>(new RawAead(algorithm, key));
 }

@@ -145,9 +145,21 @@ StatusOr<const AlgorithmRegistry::Entry*> AlgorithmRegistry::Lookup(std::string_
   return &it->second;
 }
 
+namespace {
+
+// Keyed algorithms take exactly info.key_size bytes (0: any length).
+Status CheckKeySize(const AlgorithmInfo& info, std::span<const uint8_t> key) {
+  if (info.key_size == 0 || key.size() == info.key_size) return OkStatus();
+  return InvalidArgumentError("key must be " + std::to_string(info.key_size) + " bytes, got " +
+                              std::to_string(key.size()));
+}
+
+}  // namespace
+
 StatusOr<std::unique_ptr<NonceAead>> AlgorithmRegistry::NewAead(
     std::string_view name, std::span<const uint8_t> key) const {
   CUSTOS_ASSIGN_OR_RETURN(const Entry* entry, Lookup(name, AlgorithmKind::kAead));
+  CUSTOS_RETURN_IF_ERROR(CheckKeySize(entry->info, key));
   return entry->aead(key);
 }
 
@@ -165,18 +177,21 @@ StatusOr<std::unique_ptr<Xof>> AlgorithmRegistry::NewXof(
 StatusOr<std::unique_ptr<Mac>> AlgorithmRegistry::NewMac(std::string_view name,
                                                          std::span<const uint8_t> key) const {
   CUSTOS_ASSIGN_OR_RETURN(const Entry* entry, Lookup(name, AlgorithmKind::kMac));
+  CUSTOS_RETURN_IF_ERROR(CheckKeySize(entry->info, key));
   return entry->mac(key);
 }
 
 StatusOr<std::unique_ptr<BlockCipher>> AlgorithmRegistry::NewBlockCipher(
     std::string_view name, std::span<const uint8_t> key) const {
   CUSTOS_ASSIGN_OR_RETURN(const Entry* entry, Lookup(name, AlgorithmKind::kBlockCipher));
+  CUSTOS_RETURN_IF_ERROR(CheckKeySize(entry->info, key));
   return entry->block(key);
 }
 
 StatusOr<std::unique_ptr<StreamCipher>> AlgorithmRegistry::NewStreamCipher(
     std::string_view name, std::span<const uint8_t> key, std::span<const uint8_t> iv) const {
   CUSTOS_ASSIGN_OR_RETURN(const Entry* entry, Lookup(name, AlgorithmKind::kStreamCipher));
+  CUSTOS_RETURN_IF_ERROR(CheckKeySize(entry->info, key));
   return entry->stream(key, iv);
 }
 
@@ -261,23 +276,9 @@ Status RegisterLightweightAlgorithms(AlgorithmRegistry& r) {
       NewAsconCxof128));
 
   CUSTOS_RETURN_IF_ERROR(
-      r.AddBlockCipher(Block("present80", 0x0601, 10, 8, "PRESENT, CHES 2007"),
-                       [](std::span<const uint8_t> key) -> StatusOr<std::unique_ptr<BlockCipher>> {
-                         if (key.size() != 10) {
-                           return InvalidArgumentError("key must be 10 bytes, got " +
-                                                       std::to_string(key.size()));
-                         }
-                         return NewPresent(key);
-                       }));
+      r.AddBlockCipher(Block("present80", 0x0601, 10, 8, "PRESENT, CHES 2007"), NewPresent));
   CUSTOS_RETURN_IF_ERROR(
-      r.AddBlockCipher(Block("present128", 0x0602, 16, 8, "PRESENT, CHES 2007"),
-                       [](std::span<const uint8_t> key) -> StatusOr<std::unique_ptr<BlockCipher>> {
-                         if (key.size() != 16) {
-                           return InvalidArgumentError("key must be 16 bytes, got " +
-                                                       std::to_string(key.size()));
-                         }
-                         return NewPresent(key);
-                       }));
+      r.AddBlockCipher(Block("present128", 0x0602, 16, 8, "PRESENT, CHES 2007"), NewPresent));
   CUSTOS_RETURN_IF_ERROR(
       RegisterArxFamily(r, "speck", 0x0611, NewSpeck, "IACR ePrint 2013/404"));
   CUSTOS_RETURN_IF_ERROR(

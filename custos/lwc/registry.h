@@ -44,7 +44,7 @@ struct AlgorithmInfo {
   std::string name;           // stable name, e.g. "ascon-aead128"
   uint16_t id = 0;            // stable numeric id (docs/formats/algorithms.md)
   AlgorithmKind kind = AlgorithmKind::kHash;
-  std::size_t key_size = 0;    // AEAD, MAC, block and stream ciphers
+  std::size_t key_size = 0;    // AEAD, MAC, block and stream ciphers; 0 = any length
   std::size_t nonce_size = 0;  // AEAD nonce or stream-cipher IV
   std::size_t tag_size = 0;    // AEAD and MAC tag
   std::size_t output_size = 0; // hash digest, default XOF output, cipher block
@@ -81,6 +81,8 @@ class AlgorithmRegistry {
 
   // Factories by name. NotFound for an unknown name; InvalidArgument if the
   // algorithm is of another kind or a key, IV or customization is invalid.
+  // Keys are checked here against AlgorithmInfo::key_size, so factories
+  // receive keys of their registered size.
   StatusOr<std::unique_ptr<NonceAead>> NewAead(std::string_view name,
                                                std::span<const uint8_t> key) const;
   StatusOr<std::unique_ptr<Hash>> NewHash(std::string_view name) const;
