@@ -33,7 +33,8 @@ std::string ReadAll(int fd) {
   std::string data;
   char buffer[4096];
   ssize_t n;
-  while ((n = read(fd, buffer, sizeof(buffer))) > 0) data.append(buffer, static_cast<std::size_t>(n));
+  while ((n = read(fd, buffer, sizeof(buffer))) > 0)
+    data.append(buffer, static_cast<std::size_t>(n));
   return data;
 }
 
@@ -99,14 +100,40 @@ TEST(CliTest, ListNamesEveryAlgorithmOfTheContract) {
   nlohmann::json list = nlohmann::json::parse(r.out);
   std::set<std::string> names;
   for (const auto& entry : list) names.insert(entry["name"].get<std::string>());
-  for (const char* name :
-       {"ascon-aead128", "ascon-hash256", "ascon-xof128", "ascon-cxof128", "gift-cofb",
-        "grain128-aead-v2", "photon-beetle-aead128", "photon-beetle-hash256", "present80",
-        "present128", "speck32-64", "speck48-72", "speck48-96", "speck64-96", "speck64-128",
-        "speck96-96", "speck96-144", "speck128-128", "speck128-192", "speck128-256", "simon32-64",
-        "simon128-256", "trivium", "spongent-88", "spongent-128", "spongent-160", "spongent-224",
-        "spongent-256", "aes128-cmac", "hmac-sha256", "aes128-gcm", "chacha20-poly1305", "sha256",
-        "sha3-256"}) {
+  for (const char* name : {"ascon-aead128",
+                           "ascon-hash256",
+                           "ascon-xof128",
+                           "ascon-cxof128",
+                           "gift-cofb",
+                           "grain128-aead-v2",
+                           "photon-beetle-aead128",
+                           "photon-beetle-hash256",
+                           "present80",
+                           "present128",
+                           "speck32-64",
+                           "speck48-72",
+                           "speck48-96",
+                           "speck64-96",
+                           "speck64-128",
+                           "speck96-96",
+                           "speck96-144",
+                           "speck128-128",
+                           "speck128-192",
+                           "speck128-256",
+                           "simon32-64",
+                           "simon128-256",
+                           "trivium",
+                           "spongent-88",
+                           "spongent-128",
+                           "spongent-160",
+                           "spongent-224",
+                           "spongent-256",
+                           "aes128-cmac",
+                           "hmac-sha256",
+                           "aes128-gcm",
+                           "chacha20-poly1305",
+                           "sha256",
+                           "sha3-256"}) {
     EXPECT_EQ(names.count(name), 1u) << name;
   }
   RunResult text = RunCustos({"crypto", "list"});
@@ -119,12 +146,14 @@ TEST(CliTest, AeadSealAndOpenMatchTheAsconVectors) {
   ASSERT_GT(records.size(), 600u);
   for (std::size_t i : {std::size_t{0}, std::size_t{33}, std::size_t{600}}) {
     const KatRecord& v = records[i];
-    RunResult seal = RunCustos({"crypto", "aead-seal", "--alg", "ascon-aead128", "--key", Hex(v, "Key"),
-                          "--nonce", Hex(v, "Nonce"), "--ad", Hex(v, "AD"), "--msg", Hex(v, "PT")});
+    RunResult seal =
+        RunCustos({"crypto", "aead-seal", "--alg", "ascon-aead128", "--key", Hex(v, "Key"),
+                   "--nonce", Hex(v, "Nonce"), "--ad", Hex(v, "AD"), "--msg", Hex(v, "PT")});
     ASSERT_EQ(seal.exit_code, 0) << seal.err;
     EXPECT_EQ(seal.out, Hex(v, "CT") + "\n");
-    RunResult open = RunCustos({"crypto", "aead-open", "--alg", "ascon-aead128", "--key", Hex(v, "Key"),
-                          "--nonce", Hex(v, "Nonce"), "--ad", Hex(v, "AD"), "--ct", Hex(v, "CT")});
+    RunResult open =
+        RunCustos({"crypto", "aead-open", "--alg", "ascon-aead128", "--key", Hex(v, "Key"),
+                   "--nonce", Hex(v, "Nonce"), "--ad", Hex(v, "AD"), "--ct", Hex(v, "CT")});
     ASSERT_EQ(open.exit_code, 0) << open.err;
     EXPECT_EQ(open.out, Hex(v, "PT") + "\n");
   }
@@ -137,7 +166,7 @@ TEST(CliTest, AeadOpenFailsWithStatusOneOnTamper) {
   std::string ct = Hex(v, "CT");
   ct[0] = ct[0] == '0' ? '1' : '0';
   RunResult r = RunCustos({"crypto", "aead-open", "--alg", "ascon-aead128", "--key", Hex(v, "Key"),
-                     "--nonce", Hex(v, "Nonce"), "--ad", Hex(v, "AD"), "--ct", ct});
+                           "--nonce", Hex(v, "Nonce"), "--ad", Hex(v, "AD"), "--ct", ct});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("authentication failed"));
   EXPECT_EQ(r.out, "");
@@ -184,14 +213,15 @@ TEST(CliTest, BadInputExitsTwoNamingTheArgument) {
 TEST(CliTest, HashMatchesVectors) {
   auto hash = LoadKat("kat/ascon/LWC_HASH_KAT_128_256.txt", KatFormat::kKeyValue);
   ASSERT_GT(hash.size(), 100u);
-  RunResult r = RunCustos({"crypto", "hash", "--alg", "ascon-hash256", "--msg", Hex(hash[100], "Msg")});
+  RunResult r =
+      RunCustos({"crypto", "hash", "--alg", "ascon-hash256", "--msg", Hex(hash[100], "Msg")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, Hex(hash[100], "MD") + "\n");
 
   auto cxof = LoadKat("kat/ascon/LWC_CXOF_KAT_128_512.txt", KatFormat::kKeyValue);
   ASSERT_GT(cxof.size(), 50u);
-  r = RunCustos({"crypto", "hash", "--alg", "ascon-cxof128", "--msg", Hex(cxof[50], "Msg"), "--custom",
-           Hex(cxof[50], "Z"), "--out-len", "64"});
+  r = RunCustos({"crypto", "hash", "--alg", "ascon-cxof128", "--msg", Hex(cxof[50], "Msg"),
+                 "--custom", Hex(cxof[50], "Z"), "--out-len", "64"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, Hex(cxof[50], "MD") + "\n");
 }
@@ -201,17 +231,17 @@ TEST(CliTest, BlockAndStreamMatchVectors) {
   ASSERT_EQ(speck.size(), 10u);
   const KatRecord& v = speck[9];  // Speck128/256
   RunResult r = RunCustos({"crypto", "block", "--alg", "speck128-256", "--key", Hex(v, "KeyBytes"),
-                     "--block", Hex(v, "PlaintextBytes")});
+                           "--block", Hex(v, "PlaintextBytes")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, Hex(v, "CiphertextBytes") + "\n");
   r = RunCustos({"crypto", "block", "--alg", "speck128-256", "--key", Hex(v, "KeyBytes"), "--block",
-           Hex(v, "CiphertextBytes"), "--decrypt"});
+                 Hex(v, "CiphertextBytes"), "--decrypt"});
   EXPECT_EQ(r.out, Hex(v, "PlaintextBytes") + "\n");
 
   auto trivium = LoadKat("kat/trivium/trivium-80.80.test-vectors", KatFormat::kNessie);
   ASSERT_FALSE(trivium.empty());
   r = RunCustos({"crypto", "stream", "--alg", "trivium", "--key", Hex(trivium[0], "key"), "--iv",
-           Hex(trivium[0], "IV"), "--len", "64"});
+                 Hex(trivium[0], "IV"), "--len", "64"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, Hex(trivium[0], "stream[0..63]") + "\n");
 }
@@ -226,10 +256,12 @@ TEST(CliTest, SealOpenKeygenRotate) {
   RunResult sealed = RunCustos({"crypto", "seal", "--key-file", keyset, "--ad", "0102"}, message);
   ASSERT_EQ(sealed.exit_code, 0) << sealed.err;
   EXPECT_EQ(sealed.out.size(), 8 + 16 + message.size() + 16);
-  RunResult rot = RunCustos({"crypto", "rotate", "--key-file", keyset, "--alg", "chacha20-poly1305"});
+  RunResult rot =
+      RunCustos({"crypto", "rotate", "--key-file", keyset, "--alg", "chacha20-poly1305"});
   ASSERT_EQ(rot.exit_code, 0) << rot.err;
   // The old envelope still opens after rotation.
-  RunResult opened = RunCustos({"crypto", "open", "--key-file", keyset, "--ad", "0102"}, sealed.out);
+  RunResult opened =
+      RunCustos({"crypto", "open", "--key-file", keyset, "--ad", "0102"}, sealed.out);
   ASSERT_EQ(opened.exit_code, 0) << opened.err;
   EXPECT_EQ(opened.out, message);
   // Wrong AD: authentication failed, nothing written.
@@ -250,7 +282,8 @@ TEST(CliTest, SealOpenKeygenRotate) {
 }
 
 TEST(CliTest, BenchJsonHasTheContractFields) {
-  RunResult r = RunCustos({"crypto", "bench", "--json", "--filter", "ascon-hash", "--time-ms", "1"});
+  RunResult r =
+      RunCustos({"crypto", "bench", "--json", "--filter", "ascon-hash", "--time-ms", "1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   nlohmann::json results = nlohmann::json::parse(r.out);
   ASSERT_TRUE(results.is_array());

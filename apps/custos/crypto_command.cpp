@@ -102,7 +102,8 @@ const AlgorithmInfo* AlgFlag(const Context& ctx, const std::vector<AlgorithmKind
   }
   StatusOr<const AlgorithmInfo*> info = ctx.registry->Find(*name);
   if (!info.ok()) {
-    exit_code = UsageError(ctx, "--alg: unknown algorithm '" + *name + "' (see 'custos crypto list')");
+    exit_code =
+        UsageError(ctx, "--alg: unknown algorithm '" + *name + "' (see 'custos crypto list')");
     return nullptr;
   }
   for (AlgorithmKind kind : kinds) {
@@ -364,7 +365,8 @@ StatusOr<crypto::Keyset> LoadKeyFile(const Context& ctx, const std::string& path
   if (!key.ok()) {
     return InvalidArgumentError("not a keyset and not a hex key: " + MessageOf(key.status()));
   }
-  StatusOr<crypto::Keyset> keyset = crypto::Keyset::FromRawKey(bare_key_algorithm, *key, *ctx.registry);
+  StatusOr<crypto::Keyset> keyset =
+      crypto::Keyset::FromRawKey(bare_key_algorithm, *key, *ctx.registry);
   SecureWipe(*key);
   return keyset;
 }
@@ -444,10 +446,9 @@ int SealOrOpen(Context& ctx, bool seal) {
   if (!ad) return rc;
   StatusOr<crypto::Keyset> keyset = LoadKeyFile(ctx, *path, info->name);
   if (!keyset.ok()) return UsageError(ctx, "--key-file: " + MessageOf(keyset.status()));
-  if (ctx.flags.Has("alg") && keyset->keys().size() >= 1 &&
-      keyset->Find(keyset->primary_key_id())->algorithm != info->name && seal) {
-    return UsageError(ctx, "--alg: the keyset's primary key is for " +
-                               keyset->Find(keyset->primary_key_id())->algorithm);
+  const std::string& primary_algorithm = keyset->Find(keyset->primary_key_id())->algorithm;
+  if (seal && ctx.flags.Has("alg") && primary_algorithm != info->name) {
+    return UsageError(ctx, "--alg: the keyset's primary key is for " + primary_algorithm);
   }
   StatusOr<crypto::EnvelopeAead> envelope = crypto::EnvelopeAead::Create(*keyset, ctx.registry);
   if (!envelope.ok()) return UsageError(ctx, "--key-file: " + MessageOf(envelope.status()));
@@ -497,8 +498,8 @@ int Bench(Context& ctx) {
   std::map<std::pair<std::string, std::size_t>, double> ns;
   for (const auto& r : *results) {
     ns[{r.algorithm, r.bytes}] = r.ns_per_byte;
-    std::cout << std::left << std::setw(24) << r.algorithm << std::right << std::setw(8)
-              << r.bytes << std::setw(12) << std::fixed << std::setprecision(3) << r.ns_per_byte
+    std::cout << std::left << std::setw(24) << r.algorithm << std::right << std::setw(8) << r.bytes
+              << std::setw(12) << std::fixed << std::setprecision(3) << r.ns_per_byte
               << std::setw(12) << std::setprecision(1) << r.mb_per_s << "\n";
   }
   // The ratios the project tracks (time per byte; lower is faster).
@@ -507,8 +508,9 @@ int Bench(Context& ctx) {
     auto chacha = ns.find({"chacha20-poly1305", bytes});
     auto batch = ns.find({"ascon-aead128-batch", bytes});
     if (ascon != ns.end() && chacha != ns.end()) {
-      std::cout << "ascon-aead128 / chacha20-poly1305 at " << bytes << " B: " << std::setprecision(2)
-                << ascon->second / chacha->second << "x time per byte\n";
+      std::cout << "ascon-aead128 / chacha20-poly1305 at " << bytes
+                << " B: " << std::setprecision(2) << ascon->second / chacha->second
+                << "x time per byte\n";
     }
     if (ascon != ns.end() && batch != ns.end()) {
       std::cout << "ascon-aead128 batch speed-up at " << bytes << " B: " << std::setprecision(2)
@@ -531,7 +533,8 @@ struct Subcommand {
 std::vector<Subcommand> Subcommands() {
   const FlagSpec json{"json", false, "print JSON"};
   return {
-      {"list", "custos crypto list [--json]",
+      {"list",
+       "custos crypto list [--json]",
        "Lists every algorithm: name, numeric id, kind, key/nonce/tag/output sizes in bytes.",
        {json},
        List},
@@ -555,20 +558,23 @@ std::vector<Subcommand> Subcommands() {
         {"ad", true, "associated data (default: none)", "HEX"},
         {"ct", true, "ciphertext||tag", "HEX"}},
        [](Context& ctx) { return Aead(ctx, false); }},
-      {"hash", "custos crypto hash --alg NAME --msg HEX [--out-len BYTES] [--custom HEX]",
+      {"hash",
+       "custos crypto hash --alg NAME --msg HEX [--out-len BYTES] [--custom HEX]",
        "Prints the digest (hash) or output (XOF) hex.",
        {{"alg", true, "a hash or XOF (see 'custos crypto list')", "NAME"},
         {"msg", true, "message", "HEX"},
         {"out-len", true, "XOF output length (default 32)", "BYTES"},
         {"custom", true, "customization string (ascon-cxof128)", "HEX"}},
        HashCommand},
-      {"mac", "custos crypto mac --alg NAME --key HEX --msg HEX",
+      {"mac",
+       "custos crypto mac --alg NAME --key HEX --msg HEX",
        "Prints the MAC tag hex.",
        {{"alg", true, "a MAC (see 'custos crypto list')", "NAME"},
         {"key", true, "key", "HEX"},
         {"msg", true, "message", "HEX"}},
        MacCommand},
-      {"block", "custos crypto block --alg NAME --key HEX --block HEX [--decrypt]",
+      {"block",
+       "custos crypto block --alg NAME --key HEX --block HEX [--decrypt]",
        "Encrypts (or decrypts) one block and prints it in hex. Bytes are in the order of the\n"
        "algorithm's reference vectors (SPECK/SIMON: the NSA implementation guide's).",
        {{"alg", true, "a block cipher (see 'custos crypto list')", "NAME"},
@@ -576,25 +582,29 @@ std::vector<Subcommand> Subcommands() {
         {"block", true, "one block", "HEX"},
         {"decrypt", false, "decrypt instead of encrypt"}},
        Block},
-      {"stream", "custos crypto stream --alg NAME --key HEX --iv HEX --len BYTES",
+      {"stream",
+       "custos crypto stream --alg NAME --key HEX --iv HEX --len BYTES",
        "Prints the first BYTES bytes of keystream in hex.",
        {{"alg", true, "a stream cipher (see 'custos crypto list')", "NAME"},
         {"key", true, "key", "HEX"},
         {"iv", true, "IV", "HEX"},
         {"len", true, "keystream length", "BYTES"}},
        Stream},
-      {"keygen", "custos crypto keygen [--alg NAME] [--out FILE]",
+      {"keygen",
+       "custos crypto keygen [--alg NAME] [--out FILE]",
        "Creates a keyset with one random key (default ascon-aead128) and prints it as JSON,\n"
        "or writes it to FILE with mode 0600. The file holds the key in clear: guard it.",
        {{"alg", true, "an AEAD (default ascon-aead128)", "NAME"},
         {"out", true, "write to this file (must not exist)", "FILE"}},
        Keygen},
-      {"rotate", "custos crypto rotate --key-file FILE [--alg NAME]",
+      {"rotate",
+       "custos crypto rotate --key-file FILE [--alg NAME]",
        "Adds a new random primary key to a keyset file; old keys still open old messages.",
        {{"key-file", true, "keyset file (JSON)", "FILE"},
         {"alg", true, "algorithm of the new key (default ascon-aead128)", "NAME"}},
        Rotate},
-      {"seal", "custos crypto seal --key-file FILE [--alg NAME] [--ad HEX] < in > out",
+      {"seal",
+       "custos crypto seal --key-file FILE [--alg NAME] [--ad HEX] < in > out",
        "Encrypts standard input into a self-describing envelope (docs/formats/envelope.md)\n"
        "under the keyset's primary key with a random nonce. FILE is a keyset (JSON, see\n"
        "'custos crypto keygen') or a bare hex key of algorithm --alg (default ascon-aead128).",
@@ -602,14 +612,16 @@ std::vector<Subcommand> Subcommands() {
         {"alg", true, "algorithm of a bare hex key (default ascon-aead128)", "NAME"},
         {"ad", true, "associated data, not stored in the envelope", "HEX"}},
        [](Context& ctx) { return SealOrOpen(ctx, true); }},
-      {"open", "custos crypto open --key-file FILE [--alg NAME] [--ad HEX] < in > out",
+      {"open",
+       "custos crypto open --key-file FILE [--alg NAME] [--ad HEX] < in > out",
        "Opens an envelope from standard input with the key it names. Exits with status 1 and\n"
        "'authentication failed' if it does not verify; nothing is written then.",
        {{"key-file", true, "keyset or hex key file", "FILE"},
         {"alg", true, "algorithm of a bare hex key (default ascon-aead128)", "NAME"},
         {"ad", true, "associated data given when sealing", "HEX"}},
        [](Context& ctx) { return SealOrOpen(ctx, false); }},
-      {"bench", "custos crypto bench [--json] [--filter TEXT] [--time-ms MS]",
+      {"bench",
+       "custos crypto bench [--json] [--filter TEXT] [--time-ms MS]",
        "Measures every AEAD (seal) and hash at 64 B, 1536 B and 16 KiB in one run, OpenSSL's\n"
        "AES-128-GCM and ChaCha20-Poly1305 included. --json prints one array of\n"
        "{\"alg\", \"bytes\", \"ns_per_byte\", \"mb_per_s\"} objects.",
@@ -623,8 +635,9 @@ std::vector<Subcommand> Subcommands() {
 std::string CryptoUsage(const std::vector<Subcommand>& subcommands) {
   std::string text = "usage: custos crypto <subcommand> [options]\n\nsubcommands:\n";
   for (const Subcommand& s : subcommands) text += "  " + s.usage + "\n";
-  text += "\nEach subcommand takes --help. Exit status: 0 ok, 1 failure (e.g. authentication\n"
-          "failed), 2 bad usage or input.\n";
+  text +=
+      "\nEach subcommand takes --help. Exit status: 0 ok, 1 failure (e.g. authentication\n"
+      "failed), 2 bad usage or input.\n";
   return text;
 }
 

@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
-#include <optional>
 #include <charconv>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "custos/core/hex.h"
@@ -283,8 +283,8 @@ StatusOr<std::vector<uint8_t>> KatRecord::GetBytes(std::string_view name) const 
   StatusOr<std::vector<uint8_t>> bytes =
       format_ == KatFormat::kColon ? DecodeCryptopp(value) : DecodeSpacedHex(value);
   if (!bytes.ok()) {
-    return Annotate(bytes.status(),
-                    "record at line " + std::to_string(line_) + ", field '" + std::string(name) + "'");
+    return Annotate(bytes.status(), "record at line " + std::to_string(line_) + ", field '" +
+                                        std::string(name) + "'");
   }
   return bytes;
 }

@@ -154,8 +154,8 @@ StatusOr<Keyset> Keyset::FromJson(std::string_view text, const lwc::AlgorithmReg
   }
   const KeysetKey* primary = keyset.Find(keyset.primary_key_id_);
   if (primary == nullptr) {
-    return InvalidArgumentError("keyset.primary_key_id " +
-                                std::to_string(keyset.primary_key_id_) + " names no key");
+    return InvalidArgumentError("keyset.primary_key_id " + std::to_string(keyset.primary_key_id_) +
+                                " names no key");
   }
   if (primary->status != KeyStatus::kEnabled) {
     return InvalidArgumentError("keyset.primary_key_id names a disabled key");

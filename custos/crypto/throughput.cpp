@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "custos/core/random.h"
+#include "custos/lwc/ascon.h"
 #include "custos/lwc/ascon_batch.h"
 
 namespace custos::crypto {
@@ -46,6 +47,72 @@ ThroughputResult Result(std::string name, std::size_t bytes, double ns_per_messa
   return result;
 }
 
+// Seals one message of each size with `info`'s AEAD.
+Status MeasureAead(const lwc::AlgorithmRegistry& registry, const lwc::AlgorithmInfo& info,
+                   const ThroughputOptions& options, std::vector<ThroughputResult>& results) {
+  CUSTOS_ASSIGN_OR_RETURN(SecretBytes key, RandomSecret(info.key_size));
+  CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<lwc::NonceAead> aead,
+                          registry.NewAead(info.name, key.span()));
+  const std::vector<uint8_t> nonce(info.nonce_size, 0x24);
+  for (std::size_t size : options.sizes) {
+    const std::vector<uint8_t> message(size, 0x5a);
+    std::vector<uint8_t> out(size + info.tag_size);
+    Status status = OkStatus();
+    double ns =
+        BestNsPerCall([&] { status.Update(aead->SealInto(nonce, {}, message, out)); }, options);
+    CUSTOS_RETURN_IF_ERROR(status);
+    results.push_back(Result(info.name, size, ns));
+  }
+  return OkStatus();
+}
+
+// The Ascon batch interface: many independent messages (own key each)
+// sealed together with SIMD across messages; reported per message.
+Status MeasureAsconBatch(const ThroughputOptions& options, std::vector<ThroughputResult>& results) {
+  constexpr std::size_t kBatch = 64;
+  std::vector<SecretBytes> keys;
+  for (std::size_t i = 0; i < kBatch; ++i) {
+    CUSTOS_ASSIGN_OR_RETURN(SecretBytes key, RandomSecret(lwc::kAsconAead128KeySize));
+    keys.push_back(std::move(key));
+  }
+  const std::vector<uint8_t> nonce(lwc::kAsconAead128NonceSize, 0x24);
+  for (std::size_t size : options.sizes) {
+    const std::vector<uint8_t> message(size, 0x5a);
+    std::vector<std::vector<uint8_t>> outs(kBatch,
+                                           std::vector<uint8_t>(size + lwc::kAsconAead128TagSize));
+    std::vector<lwc::AsconSealRequest> requests(kBatch);
+    for (std::size_t i = 0; i < kBatch; ++i) {
+      requests[i] = {keys[i].span(), nonce, {}, message, outs[i]};
+    }
+    Status status = OkStatus();
+    double ns =
+        BestNsPerCall([&] { status.Update(lwc::AsconAead128SealBatch(requests)); }, options);
+    CUSTOS_RETURN_IF_ERROR(status);
+    results.push_back(Result("ascon-aead128-batch", size, ns / kBatch));
+  }
+  return OkStatus();
+}
+
+// Hashes one message of each size with `info`'s hash.
+Status MeasureHash(const lwc::AlgorithmRegistry& registry, const lwc::AlgorithmInfo& info,
+                   const ThroughputOptions& options, std::vector<ThroughputResult>& results) {
+  CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<lwc::Hash> hash, registry.NewHash(info.name));
+  std::vector<uint8_t> digest(info.output_size);
+  for (std::size_t size : options.sizes) {
+    const std::vector<uint8_t> message(size, 0x5a);
+    Status status = OkStatus();
+    double ns = BestNsPerCall(
+        [&] {
+          hash->Update(message);
+          status.Update(hash->FinalInto(digest));
+        },
+        options);
+    CUSTOS_RETURN_IF_ERROR(status);
+    results.push_back(Result(info.name, size, ns));
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 StatusOr<std::vector<ThroughputResult>> MeasureThroughput(const lwc::AlgorithmRegistry& registry,
@@ -54,61 +121,12 @@ StatusOr<std::vector<ThroughputResult>> MeasureThroughput(const lwc::AlgorithmRe
   for (const lwc::AlgorithmInfo& info : registry.List()) {
     if (!options.filter.empty() && info.name.find(options.filter) == std::string::npos) continue;
     if (info.kind == lwc::AlgorithmKind::kAead) {
-      CUSTOS_ASSIGN_OR_RETURN(SecretBytes key, RandomSecret(info.key_size));
-      CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<lwc::NonceAead> aead,
-                              registry.NewAead(info.name, key.span()));
-      std::vector<uint8_t> nonce(info.nonce_size, 0x24);
-      for (std::size_t size : options.sizes) {
-        std::vector<uint8_t> message(size, 0x5a);
-        std::vector<uint8_t> out(size + info.tag_size);
-        Status status = OkStatus();
-        double ns = BestNsPerCall(
-            [&] { status.Update(aead->SealInto(nonce, {}, message, out)); }, options);
-        CUSTOS_RETURN_IF_ERROR(status);
-        results.push_back(Result(info.name, size, ns));
-      }
+      CUSTOS_RETURN_IF_ERROR(MeasureAead(registry, info, options, results));
       if (info.name == "ascon-aead128") {
-        // The batch interface: many independent messages (own key and
-        // nonce each) sealed together with SIMD across messages.
-        constexpr std::size_t kBatch = 64;
-        for (std::size_t size : options.sizes) {
-          std::vector<SecretBytes> keys;
-          std::vector<std::vector<uint8_t>> messages(kBatch, std::vector<uint8_t>(size, 0x5a));
-          std::vector<std::vector<uint8_t>> outs(kBatch,
-                                                 std::vector<uint8_t>(size + info.tag_size));
-          std::vector<lwc::AsconSealRequest> requests(kBatch);
-          for (std::size_t i = 0; i < kBatch; ++i) {
-            CUSTOS_ASSIGN_OR_RETURN(SecretBytes k, RandomSecret(info.key_size));
-            keys.push_back(std::move(k));
-          }
-          for (std::size_t i = 0; i < kBatch; ++i) {
-            requests[i].key = keys[i].span();
-            requests[i].nonce = nonce;
-            requests[i].plaintext = messages[i];
-            requests[i].out = outs[i];
-          }
-          Status status = OkStatus();
-          double ns = BestNsPerCall(
-              [&] { status.Update(lwc::AsconAead128SealBatch(requests)); }, options);
-          CUSTOS_RETURN_IF_ERROR(status);
-          results.push_back(Result("ascon-aead128-batch", size, ns / kBatch));
-        }
+        CUSTOS_RETURN_IF_ERROR(MeasureAsconBatch(options, results));
       }
     } else if (info.kind == lwc::AlgorithmKind::kHash) {
-      CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<lwc::Hash> hash, registry.NewHash(info.name));
-      std::vector<uint8_t> digest(info.output_size);
-      for (std::size_t size : options.sizes) {
-        std::vector<uint8_t> message(size, 0x5a);
-        Status status = OkStatus();
-        double ns = BestNsPerCall(
-            [&] {
-              hash->Update(message);
-              status.Update(hash->FinalInto(digest));
-            },
-            options);
-        CUSTOS_RETURN_IF_ERROR(status);
-        results.push_back(Result(info.name, size, ns));
-      }
+      CUSTOS_RETURN_IF_ERROR(MeasureHash(registry, info, options, results));
     }
   }
   return results;

@@ -80,8 +80,8 @@ Status Mac::Verify(std::span<const uint8_t> tag) {
 
 Status BlockCipher::EncryptBlock(std::span<const uint8_t> in, std::span<uint8_t> out) const {
   if (in.size() != block_size() || out.size() != block_size()) {
-    return InvalidArgumentError(SizeMessage("block", in.size() != block_size() ? in.size() : out.size(),
-                                            block_size()));
+    return InvalidArgumentError(
+        SizeMessage("block", in.size() != block_size() ? in.size() : out.size(), block_size()));
   }
   DoEncrypt(in.data(), out.data());
   return OkStatus();
@@ -89,8 +89,8 @@ Status BlockCipher::EncryptBlock(std::span<const uint8_t> in, std::span<uint8_t>
 
 Status BlockCipher::DecryptBlock(std::span<const uint8_t> in, std::span<uint8_t> out) const {
   if (in.size() != block_size() || out.size() != block_size()) {
-    return InvalidArgumentError(SizeMessage("block", in.size() != block_size() ? in.size() : out.size(),
-                                            block_size()));
+    return InvalidArgumentError(
+        SizeMessage("block", in.size() != block_size() ? in.size() : out.size(), block_size()));
   }
   DoDecrypt(in.data(), out.data());
   return OkStatus();
@@ -145,7 +145,11 @@ class RawAead final : public NonceAead {
       return InvalidArgumentError(
           SizeMessage("output buffer", out.size(), plaintext.size() + algorithm_.tag_size));
     }
-    AeadIo io{key_.span(), nonce, ad, plaintext, out.first(plaintext.size()),
+    AeadIo io{key_.span(),
+              nonce,
+              ad,
+              plaintext,
+              out.first(plaintext.size()),
               out.subspan(plaintext.size())};
     algorithm_.encrypt(io);
     return OkStatus();

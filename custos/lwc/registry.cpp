@@ -62,9 +62,9 @@ Status AlgorithmRegistry::Add(Entry entry, AlgorithmKind expected_kind) {
     return Status(StatusCode::kAlreadyExists, "algorithm name '" + entry.info.name + "' is taken");
   }
   if (name_by_id_.count(entry.info.id) != 0) {
-    return Status(StatusCode::kAlreadyExists,
-                  "algorithm id " + std::to_string(entry.info.id) + " is taken by '" +
-                      name_by_id_[entry.info.id] + "'");
+    return Status(StatusCode::kAlreadyExists, "algorithm id " + std::to_string(entry.info.id) +
+                                                  " is taken by '" + name_by_id_[entry.info.id] +
+                                                  "'");
   }
   name_by_id_[entry.info.id] = entry.info.name;
   std::string name = entry.info.name;
@@ -132,7 +132,7 @@ std::vector<AlgorithmInfo> AlgorithmRegistry::List() const {
 }
 
 StatusOr<const AlgorithmRegistry::Entry*> AlgorithmRegistry::Lookup(std::string_view name,
-                                                                     AlgorithmKind kind) const {
+                                                                    AlgorithmKind kind) const {
   auto it = by_name_.find(name);
   if (it == by_name_.end()) {
     return NotFoundError("unknown algorithm '" + std::string(name) + "'");
@@ -213,14 +213,14 @@ using BlockMaker = StatusOr<std::unique_ptr<BlockCipher>> (*)(int, int, std::spa
 
 Status RegisterArxFamily(AlgorithmRegistry& registry, std::string_view family, uint16_t first_id,
                          BlockMaker make, std::string_view standard) {
-  static constexpr int kSizes[][2] = {{32, 64},  {48, 72},   {48, 96},   {64, 96},   {64, 128},
-                                      {96, 96},  {96, 144},  {128, 128}, {128, 192}, {128, 256}};
+  static constexpr int kSizes[][2] = {{32, 64}, {48, 72},  {48, 96},   {64, 96},   {64, 128},
+                                      {96, 96}, {96, 144}, {128, 128}, {128, 192}, {128, 256}};
   uint16_t id = first_id;
   for (const auto& size : kSizes) {
     const int block_bits = size[0];
     const int key_bits = size[1];
-    std::string name = std::string(family) + std::to_string(block_bits) + "-" +
-                       std::to_string(key_bits);
+    std::string name =
+        std::string(family) + std::to_string(block_bits) + "-" + std::to_string(key_bits);
     CUSTOS_RETURN_IF_ERROR(registry.AddBlockCipher(
         Block(name, id++, key_bits / 8, block_bits / 8, std::string(standard)),
         [make, block_bits, key_bits](std::span<const uint8_t> key) {
@@ -234,18 +234,18 @@ Status RegisterArxFamily(AlgorithmRegistry& registry, std::string_view family, u
 
 Status RegisterLightweightAlgorithms(AlgorithmRegistry& r) {
   const std::string kLwc = "NIST LWC final round";
-  CUSTOS_RETURN_IF_ERROR(r.AddAead(Aead("ascon-aead128", 0x0001, 16, 16, 16, "NIST SP 800-232"),
-                                   NewAsconAead128));
+  CUSTOS_RETURN_IF_ERROR(
+      r.AddAead(Aead("ascon-aead128", 0x0001, 16, 16, 16, "NIST SP 800-232"), NewAsconAead128));
   CUSTOS_RETURN_IF_ERROR(r.AddAead(Aead("gift-cofb", 0x0002, 16, 16, 16, kLwc), NewGiftCofb));
   CUSTOS_RETURN_IF_ERROR(
       r.AddAead(Aead("grain128-aead-v2", 0x0003, 16, 12, 8, kLwc), NewGrain128AeadV2));
-  CUSTOS_RETURN_IF_ERROR(r.AddAead(Aead("photon-beetle-aead128", 0x0004, 16, 16, 16, kLwc),
-                                   NewPhotonBeetleAead128));
+  CUSTOS_RETURN_IF_ERROR(
+      r.AddAead(Aead("photon-beetle-aead128", 0x0004, 16, 16, 16, kLwc), NewPhotonBeetleAead128));
 
   CUSTOS_RETURN_IF_ERROR(
       r.AddHash(HashInfo("ascon-hash256", 0x0201, 32, "NIST SP 800-232"), NewAsconHash256));
-  CUSTOS_RETURN_IF_ERROR(r.AddHash(HashInfo("photon-beetle-hash256", 0x0202, 32, kLwc),
-                                   NewPhotonBeetleHash256));
+  CUSTOS_RETURN_IF_ERROR(
+      r.AddHash(HashInfo("photon-beetle-hash256", 0x0202, 32, kLwc), NewPhotonBeetleHash256));
   const struct {
     const char* name;
     std::size_t digest;
@@ -262,27 +262,25 @@ Status RegisterLightweightAlgorithms(AlgorithmRegistry& r) {
                                      [variant] { return NewSpongent(variant); }));
   }
 
-  CUSTOS_RETURN_IF_ERROR(r.AddXof(
-      {"ascon-xof128", 0x0401, AlgorithmKind::kXof, 0, 0, 0, 32, "NIST SP 800-232"},
-      [](std::span<const uint8_t> customization) -> StatusOr<std::unique_ptr<Xof>> {
-        if (!customization.empty()) {
-          return InvalidArgumentError(
-              "ascon-xof128 takes no customization string; use ascon-cxof128");
-        }
-        return NewAsconXof128();
-      }));
-  CUSTOS_RETURN_IF_ERROR(r.AddXof(
-      {"ascon-cxof128", 0x0402, AlgorithmKind::kXof, 0, 0, 0, 32, "NIST SP 800-232"},
-      NewAsconCxof128));
+  CUSTOS_RETURN_IF_ERROR(
+      r.AddXof({"ascon-xof128", 0x0401, AlgorithmKind::kXof, 0, 0, 0, 32, "NIST SP 800-232"},
+               [](std::span<const uint8_t> customization) -> StatusOr<std::unique_ptr<Xof>> {
+                 if (!customization.empty()) {
+                   return InvalidArgumentError(
+                       "ascon-xof128 takes no customization string; use ascon-cxof128");
+                 }
+                 return NewAsconXof128();
+               }));
+  CUSTOS_RETURN_IF_ERROR(
+      r.AddXof({"ascon-cxof128", 0x0402, AlgorithmKind::kXof, 0, 0, 0, 32, "NIST SP 800-232"},
+               NewAsconCxof128));
 
   CUSTOS_RETURN_IF_ERROR(
       r.AddBlockCipher(Block("present80", 0x0601, 10, 8, "PRESENT, CHES 2007"), NewPresent));
   CUSTOS_RETURN_IF_ERROR(
       r.AddBlockCipher(Block("present128", 0x0602, 16, 8, "PRESENT, CHES 2007"), NewPresent));
-  CUSTOS_RETURN_IF_ERROR(
-      RegisterArxFamily(r, "speck", 0x0611, NewSpeck, "IACR ePrint 2013/404"));
-  CUSTOS_RETURN_IF_ERROR(
-      RegisterArxFamily(r, "simon", 0x0621, NewSimon, "IACR ePrint 2013/404"));
+  CUSTOS_RETURN_IF_ERROR(RegisterArxFamily(r, "speck", 0x0611, NewSpeck, "IACR ePrint 2013/404"));
+  CUSTOS_RETURN_IF_ERROR(RegisterArxFamily(r, "simon", 0x0621, NewSimon, "IACR ePrint 2013/404"));
 
   CUSTOS_RETURN_IF_ERROR(r.AddStreamCipher(
       {"trivium", 0x0701, AlgorithmKind::kStreamCipher, 10, 10, 0, 0, "eSTREAM, ISO/IEC 29192-3"},
