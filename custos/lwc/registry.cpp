@@ -54,59 +54,45 @@ std::string_view KindNoun(AlgorithmKind kind) {
 
 }  // namespace
 
-Status AlgorithmRegistry::Add(Entry entry, AlgorithmKind expected_kind) {
-  if (entry.info.kind != expected_kind) {
-    return InternalError("algorithm '" + entry.info.name + "' registered as the wrong kind");
+template <typename Factory>
+Status AlgorithmRegistry::Add(AlgorithmInfo info, AlgorithmKind kind, Factory Entry::*slot,
+                              Factory factory) {
+  if (info.kind != kind) {
+    return InternalError("algorithm '" + info.name + "' registered as the wrong kind");
   }
-  if (by_name_.count(entry.info.name) != 0) {
-    return Status(StatusCode::kAlreadyExists, "algorithm name '" + entry.info.name + "' is taken");
+  if (by_name_.count(info.name) != 0) {
+    return Status(StatusCode::kAlreadyExists, "algorithm name '" + info.name + "' is taken");
   }
-  if (name_by_id_.count(entry.info.id) != 0) {
-    return Status(StatusCode::kAlreadyExists, "algorithm id " + std::to_string(entry.info.id) +
-                                                  " is taken by '" + name_by_id_[entry.info.id] +
-                                                  "'");
+  if (name_by_id_.count(info.id) != 0) {
+    return Status(StatusCode::kAlreadyExists, "algorithm id " + std::to_string(info.id) +
+                                                  " is taken by '" + name_by_id_[info.id] + "'");
   }
-  name_by_id_[entry.info.id] = entry.info.name;
-  std::string name = entry.info.name;
+  name_by_id_[info.id] = info.name;
+  std::string name = info.name;
+  Entry entry;
+  entry.info = std::move(info);
+  entry.*slot = std::move(factory);
   by_name_.emplace(std::move(name), std::move(entry));
   return OkStatus();
 }
 
 Status AlgorithmRegistry::AddAead(AlgorithmInfo info, AeadFactory factory) {
-  Entry entry;
-  entry.info = std::move(info);
-  entry.aead = std::move(factory);
-  return Add(std::move(entry), AlgorithmKind::kAead);
+  return Add(std::move(info), AlgorithmKind::kAead, &Entry::aead, std::move(factory));
 }
 Status AlgorithmRegistry::AddHash(AlgorithmInfo info, HashFactory factory) {
-  Entry entry;
-  entry.info = std::move(info);
-  entry.hash = std::move(factory);
-  return Add(std::move(entry), AlgorithmKind::kHash);
+  return Add(std::move(info), AlgorithmKind::kHash, &Entry::hash, std::move(factory));
 }
 Status AlgorithmRegistry::AddXof(AlgorithmInfo info, XofFactory factory) {
-  Entry entry;
-  entry.info = std::move(info);
-  entry.xof = std::move(factory);
-  return Add(std::move(entry), AlgorithmKind::kXof);
+  return Add(std::move(info), AlgorithmKind::kXof, &Entry::xof, std::move(factory));
 }
 Status AlgorithmRegistry::AddMac(AlgorithmInfo info, MacFactory factory) {
-  Entry entry;
-  entry.info = std::move(info);
-  entry.mac = std::move(factory);
-  return Add(std::move(entry), AlgorithmKind::kMac);
+  return Add(std::move(info), AlgorithmKind::kMac, &Entry::mac, std::move(factory));
 }
 Status AlgorithmRegistry::AddBlockCipher(AlgorithmInfo info, BlockCipherFactory factory) {
-  Entry entry;
-  entry.info = std::move(info);
-  entry.block = std::move(factory);
-  return Add(std::move(entry), AlgorithmKind::kBlockCipher);
+  return Add(std::move(info), AlgorithmKind::kBlockCipher, &Entry::block, std::move(factory));
 }
 Status AlgorithmRegistry::AddStreamCipher(AlgorithmInfo info, StreamCipherFactory factory) {
-  Entry entry;
-  entry.info = std::move(info);
-  entry.stream = std::move(factory);
-  return Add(std::move(entry), AlgorithmKind::kStreamCipher);
+  return Add(std::move(info), AlgorithmKind::kStreamCipher, &Entry::stream, std::move(factory));
 }
 
 StatusOr<const AlgorithmInfo*> AlgorithmRegistry::Find(std::string_view name) const {

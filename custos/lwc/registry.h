@@ -41,14 +41,14 @@ std::string_view AlgorithmKindName(AlgorithmKind kind);
 // Description of a registered algorithm. Sizes are in bytes; 0 = not
 // applicable.
 struct AlgorithmInfo {
-  std::string name;           // stable name, e.g. "ascon-aead128"
-  uint16_t id = 0;            // stable numeric id (docs/formats/algorithms.md)
+  std::string name;  // stable name, e.g. "ascon-aead128"
+  uint16_t id = 0;   // stable numeric id (docs/formats/algorithms.md)
   AlgorithmKind kind = AlgorithmKind::kHash;
-  std::size_t key_size = 0;    // AEAD, MAC, block and stream ciphers; 0 = any length
-  std::size_t nonce_size = 0;  // AEAD nonce or stream-cipher IV
-  std::size_t tag_size = 0;    // AEAD and MAC tag
-  std::size_t output_size = 0; // hash digest, default XOF output, cipher block
-  std::string standard;        // where it is specified, e.g. "NIST SP 800-232"
+  std::size_t key_size = 0;     // AEAD, MAC, block and stream ciphers; 0 = any length
+  std::size_t nonce_size = 0;   // AEAD nonce or stream-cipher IV
+  std::size_t tag_size = 0;     // AEAD and MAC tag
+  std::size_t output_size = 0;  // hash digest, default XOF output, cipher block
+  std::string standard;         // where it is specified, e.g. "NIST SP 800-232"
 };
 
 class AlgorithmRegistry {
@@ -105,7 +105,10 @@ class AlgorithmRegistry {
     BlockCipherFactory block;
     StreamCipherFactory stream;
   };
-  Status Add(Entry entry, AlgorithmKind expected_kind);
+  // Registers `factory` in the `slot` of a new entry for `info`, which must
+  // be of `kind`.
+  template <typename Factory>
+  Status Add(AlgorithmInfo info, AlgorithmKind kind, Factory Entry::*slot, Factory factory);
   StatusOr<const Entry*> Lookup(std::string_view name, AlgorithmKind kind) const;
 
   std::map<std::string, Entry, std::less<>> by_name_;
