@@ -9,6 +9,8 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev clang-format clang-tidy
   # libraries
   libabsl-dev libssl-dev openssl nlohmann-json3-dev
+  # key storage: PKCS#11 (SoftHSM2, p11-kit's pkcs11.h), TPM 2.0 (tpm2-tss, swtpm)
+  softhsm2 libp11-kit-dev libtss2-dev swtpm swtpm-tools
   # tests, benchmarks, constant-time check
   libgtest-dev libgmock-dev libbenchmark-dev valgrind
 )

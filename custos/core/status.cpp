@@ -26,6 +26,8 @@ Status UnimplementedError(std::string_view m) { return absl::UnimplementedError(
 Status ResourceExhaustedError(std::string_view m) {
   return absl::ResourceExhaustedError(ToAbsl(m));
 }
+Status AlreadyExistsError(std::string_view m) { return absl::AlreadyExistsError(ToAbsl(m)); }
+Status DeadlineExceededError(std::string_view m) { return absl::DeadlineExceededError(ToAbsl(m)); }
 
 Status Annotate(const Status& status, std::string_view context) {
   if (status.ok()) return status;

@@ -39,6 +39,8 @@ Status NotFoundError(std::string_view message);
 Status OutOfRangeError(std::string_view message);
 Status UnimplementedError(std::string_view message);
 Status ResourceExhaustedError(std::string_view message);
+Status AlreadyExistsError(std::string_view message);
+Status DeadlineExceededError(std::string_view message);
 
 // Returns `status` with `context + ": "` put in front of its message; OK stays OK.
 Status Annotate(const Status& status, std::string_view context);
