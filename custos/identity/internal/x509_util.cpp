@@ -235,8 +235,10 @@ StatusOr<X509NamePtr> BuildName(std::string_view common_name, std::string_view o
     }
     return OkStatus();
   };
-  CUSTOS_RETURN_IF_ERROR(add(NID_commonName, common_name));
+  // Conventional X.500 order, most general first: O, then CN (RFC 2253
+  // prints it back as "CN=...,O=...").
   if (!organization.empty()) CUSTOS_RETURN_IF_ERROR(add(NID_organizationName, organization));
+  CUSTOS_RETURN_IF_ERROR(add(NID_commonName, common_name));
   return name;
 }
 

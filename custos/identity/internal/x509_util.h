@@ -105,7 +105,7 @@ std::string NameToString(const X509_NAME* name);
 // containing a control character.
 StatusOr<std::string> NameEntryText(const X509_NAME* name, int nid, std::string_view what,
                                     std::size_t max_length);
-// Builds a subject name CN=`common_name`[, O=`organization`].
+// Builds a subject name [O=`organization`,] CN=`common_name`.
 StatusOr<X509NamePtr> BuildName(std::string_view common_name, std::string_view organization);
 
 // Unix seconds of an ASN1_TIME; InvalidArgument if malformed.
