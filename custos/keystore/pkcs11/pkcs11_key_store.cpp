@@ -817,7 +817,7 @@ StatusOr<std::unique_ptr<KeyStore>> OpenPkcs11KeyStore(std::string_view uri_text
   std::string label = internal::TrimPadded(info.label);
   CUSTOS_ASSIGN_OR_RETURN(std::vector<CK_MECHANISM_TYPE> mechanisms, module->Mechanisms(slot));
   CUSTOS_ASSIGN_OR_RETURN(Session session, Session::Open(*module, slot));
-  CUSTOS_RETURN_IF_ERROR(internal::Login(*module, session.handle(), CKU_USER, pin, label));
+  CUSTOS_RETURN_IF_ERROR(internal::Login(*module, slot, session.handle(), CKU_USER, pin, label));
   return std::unique_ptr<KeyStore>(new Pkcs11KeyStore(std::move(module), std::move(session),
                                                       std::move(label), std::move(mechanisms)));
 }

@@ -458,6 +458,17 @@ TEST_F(Pkcs11OpenTest, WrongPinIsUnauthenticated) {
                        HasSubstr("wrong PIN for token 'custos-open' (CKR_PIN_INCORRECT)")));
 }
 
+TEST_F(Pkcs11OpenTest, WrongPinIsRefusedWhileTheTokenIsLoggedIn) {
+  auto store = OpenPkcs11KeyStore(token_->uri());
+  ASSERT_THAT(store, IsOk());
+  // The module itself would answer CKR_USER_ALREADY_LOGGED_IN here.
+  EXPECT_THAT(
+      OpenPkcs11KeyStore(Uri("token=custos-open", "&pin-value=not-the-pin")),
+      StatusIs(StatusCode::kUnauthenticated, HasSubstr("wrong PIN for token 'custos-open'")));
+  const std::string pin = "&pin-source=file:" + token_->dir() + "/user.pin";
+  EXPECT_THAT(OpenPkcs11KeyStore(Uri("token=custos-open", pin)), IsOk());
+}
+
 TEST_F(Pkcs11OpenTest, MissingTokenModuleAndPinFileAreNotFound) {
   const std::string pin = "&pin-source=file:" + token_->dir() + "/user.pin";
   EXPECT_THAT(OpenPkcs11KeyStore(Uri("token=nope", pin)),

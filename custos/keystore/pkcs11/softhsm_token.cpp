@@ -129,7 +129,7 @@ Status InitToken(const Pkcs11Module& module, const std::string& label, const Sec
   // The initialised token may move to another slot id: look it up again.
   CUSTOS_ASSIGN_OR_RETURN(const CK_SLOT_ID slot, internal::FindSlot(module, by_label));
   CUSTOS_ASSIGN_OR_RETURN(Session session, Session::Open(module, slot));
-  CUSTOS_RETURN_IF_ERROR(internal::Login(module, session.handle(), CKU_SO, so_pin, label));
+  CUSTOS_RETURN_IF_ERROR(internal::Login(module, slot, session.handle(), CKU_SO, so_pin, label));
   const CK_RV init_pin =
       f->C_InitPIN(session.handle(), const_cast<CK_UTF8CHAR*>(user_pin.data()), user_pin.size());
   (void)f->C_Logout(session.handle());

@@ -1,6 +1,7 @@
 #include "custos/keystore/pkcs11/internal/pkcs11_module.h"
 
 #include <dlfcn.h>
+#include <openssl/evp.h>
 #include <sys/stat.h>
 
 #include <array>
@@ -10,6 +11,8 @@
 #include <mutex>
 #include <optional>
 #include <utility>
+
+#include "custos/core/ct.h"
 
 namespace custos::keystore::internal {
 namespace {
@@ -125,6 +128,8 @@ struct ModuleEntry {
   // True when someone else in the process had initialised the module before
   // us: then we must not finalise it.
   bool foreign_initialised = false;
+  // SHA-256 of the user PIN that logged in to each slot (see Login).
+  std::map<CK_SLOT_ID, std::array<uint8_t, 32>> user_pin_digests;
 };
 
 // The process-wide registry (see the header's file comment for why it
@@ -307,6 +312,7 @@ Pkcs11Module::~Pkcs11Module() {
     // Nothing useful can be done if finalising fails in a destructor.
     (void)entry.functions->C_Finalize(nullptr);
   }
+  if (entry.references == 0) entry.user_pin_digests.clear();
 }
 
 StatusOr<std::vector<CK_MECHANISM_TYPE>> Pkcs11Module::Mechanisms(CK_SLOT_ID slot) const {
@@ -352,20 +358,39 @@ StatusOr<CK_SLOT_ID> FindSlot(const Pkcs11Module& module, const TokenQuery& quer
   return NotFoundError("no " + what + " in module " + module.path());
 }
 
-Status Login(const Pkcs11Module& module, CK_SESSION_HANDLE session, CK_USER_TYPE user_type,
-             const SecretBytes& pin, std::string_view token_label) {
+Status Login(const Pkcs11Module& module, CK_SLOT_ID slot, CK_SESSION_HANDLE session,
+             CK_USER_TYPE user_type, const SecretBytes& pin, std::string_view token_label) {
+  std::array<uint8_t, 32> digest{};
+  unsigned int digest_size = 0;
+  if (EVP_Digest(pin.data(), pin.size(), digest.data(), &digest_size, EVP_sha256(), nullptr) != 1) {
+    return InternalError("OpenSSL SHA-256 failed");
+  }
   // C_Login takes a non-const pointer but does not write through it.
   const CK_RV rv = module.functions()->C_Login(session, user_type,
                                                const_cast<CK_UTF8CHAR*>(pin.data()), pin.size());
   const std::string token = "token '" + std::string(token_label) + "'";
+  const Status wrong_pin =
+      UnauthenticatedError("wrong PIN for " + token + " (" + CkRvName(rv) + ")");
   switch (rv) {
     case CKR_OK:
-    case CKR_USER_ALREADY_LOGGED_IN:
+    case CKR_USER_ALREADY_LOGGED_IN: {
+      if (user_type != CKU_USER) return OkStatus();
+      Registry& registry = GetRegistry();
+      const std::lock_guard<std::mutex> lock(registry.mutex);
+      ModuleEntry& entry = registry.modules[module.path()];
+      auto known = entry.user_pin_digests.find(slot);
+      if (rv == CKR_USER_ALREADY_LOGGED_IN && known != entry.user_pin_digests.end() &&
+          !CtEqual(known->second, digest)) {
+        return UnauthenticatedError("wrong PIN for " + token +
+                                    " (the token is already logged in with another PIN)");
+      }
+      if (rv == CKR_OK) entry.user_pin_digests[slot] = digest;
       return OkStatus();
+    }
     case CKR_PIN_INCORRECT:
     case CKR_PIN_INVALID:
     case CKR_PIN_LEN_RANGE:
-      return UnauthenticatedError("wrong PIN for " + token + " (" + CkRvName(rv) + ")");
+      return wrong_pin;
     case CKR_PIN_LOCKED:
       return FailedPreconditionError("the PIN of " + token +
                                      " is locked after too many wrong PINs (CKR_PIN_LOCKED); the "

@@ -99,13 +99,18 @@ struct TokenQuery {
 // criterion) when none matches.
 StatusOr<CK_SLOT_ID> FindSlot(const Pkcs11Module& module, const TokenQuery& query);
 
-// Logs `session` in as `user_type` with `pin` and maps the outcome:
-// CKR_PIN_INCORRECT -> Unauthenticated "wrong PIN for token 'x'",
+// Logs `session` (on `slot`) in as `user_type` with `pin` and maps the
+// outcome: CKR_PIN_INCORRECT -> Unauthenticated "wrong PIN for token 'x'",
 // CKR_PIN_LOCKED / CKR_PIN_EXPIRED / CKR_USER_PIN_NOT_INITIALIZED ->
-// FailedPrecondition naming the state. CKR_USER_ALREADY_LOGGED_IN is success:
-// PKCS#11 login state is per process and token.
-Status Login(const Pkcs11Module& module, CK_SESSION_HANDLE session, CK_USER_TYPE user_type,
-             const SecretBytes& pin, std::string_view token_label);
+// FailedPrecondition naming the state.
+//
+// PKCS#11 login state is per process and token, so when another store of this
+// process is already logged in, the module answers CKR_USER_ALREADY_LOGGED_IN
+// without checking the PIN. To keep "wrong PIN" an error in that case too,
+// the registry remembers a SHA-256 digest of the user PIN that last logged in
+// to each slot (until C_Finalize) and compares it in constant time.
+Status Login(const Pkcs11Module& module, CK_SLOT_ID slot, CK_SESSION_HANDLE session,
+             CK_USER_TYPE user_type, const SecretBytes& pin, std::string_view token_label);
 
 // A session that closes itself.
 class Session {
