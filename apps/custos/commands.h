@@ -18,6 +18,9 @@ inline constexpr int kExitUsage = 2;
 // `custos crypto ...`; args are the words after "crypto".
 int RunCrypto(const std::vector<std::string>& args);
 
+// `custos keys ...`; args are the words after "keys".
+int RunKeys(const std::vector<std::string>& args);
+
 // `custos demo ...`; args are the words after "demo".
 int RunDemo(const std::vector<std::string>& args);
 

@@ -16,6 +16,7 @@ constexpr char kUsage[] =
     "commands:\n"
     "  crypto    lightweight and standard cryptography (custos crypto --help)\n"
     "  demo      run the demonstration on embedded defaults (custos demo --help)\n"
+    "  keys      keys in a key store: PKCS#11, TPM 2.0 or software (custos keys --help)\n"
     "  version   print the version\n"
     "\n"
     "Every command takes --help.\n";
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
   }
   if (command == "crypto") return custos::cli::RunCrypto(rest);
   if (command == "demo") return custos::cli::RunDemo(rest);
+  if (command == "keys") return custos::cli::RunKeys(rest);
   std::cerr << "custos: unknown command '" << command << "'\n\n" << kUsage;
   return custos::cli::kExitUsage;
 }

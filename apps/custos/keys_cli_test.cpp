@@ -1,0 +1,240 @@
+// End-to-end tests of `custos keys`: the real binary against real stores.
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "custos/core/hex.h"
+#include "custos/keystore/tamper_monitor.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace custos {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadAll(int fd) {
+  std::string data;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof(buffer))) > 0) {
+    data.append(buffer, static_cast<std::size_t>(n));
+  }
+  return data;
+}
+
+// Runs the custos binary with `args` and an empty standard input.
+RunResult RunCustos(const std::vector<std::string>& args) {
+  char out_path[] = "/tmp/custos-keys-out-XXXXXX";
+  char err_path[] = "/tmp/custos-keys-err-XXXXXX";
+  int out_fd = mkstemp(out_path), err_fd = mkstemp(err_path);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null_fd = open("/dev/null", O_RDONLY);
+    dup2(null_fd, 0);
+    dup2(out_fd, 1);
+    dup2(err_fd, 2);
+    std::vector<char*> argv;
+    std::string binary = CUSTOS_BINARY;
+    argv.push_back(binary.data());
+    std::vector<std::string> copy = args;
+    for (std::string& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  RunResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  lseek(out_fd, 0, SEEK_SET);
+  lseek(err_fd, 0, SEEK_SET);
+  result.out = ReadAll(out_fd);
+  result.err = ReadAll(err_fd);
+  close(out_fd);
+  close(err_fd);
+  unlink(out_path);
+  unlink(err_path);
+  return result;
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+class KeysCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "custos-keys-cli-XXXXXX").string();
+    dir_ = ::mkdtemp(pattern.data());
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // Runs `custos keys <args...>` and expects success.
+  RunResult Keys(std::vector<std::string> args, int expected_exit = 0) {
+    args.insert(args.begin(), "keys");
+    RunResult r = RunCustos(args);
+    EXPECT_EQ(r.exit_code, expected_exit) << args[1] << ": " << r.err;
+    return r;
+  }
+
+  std::string dir_;
+};
+
+TEST_F(KeysCliTest, HelpOnEverySubcommand) {
+  for (const char* sub : {"info", "gen", "list", "sign", "verify", "export-public", "zeroize"}) {
+    RunResult r = RunCustos({"keys", sub, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << sub;
+    EXPECT_THAT(r.out, HasSubstr("usage: custos keys " + std::string(sub))) << sub;
+  }
+  RunResult help = RunCustos({"keys", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_THAT(help.out, HasSubstr("NO hardware protection"));
+  EXPECT_EQ(RunCustos({"keys"}).exit_code, 2);
+  EXPECT_EQ(RunCustos({"keys", "frobnicate"}).exit_code, 2);
+  EXPECT_THAT(RunCustos({"--help"}).out, HasSubstr("keys"));
+}
+
+TEST_F(KeysCliTest, SoftStoreLifecycle) {
+  const std::string store = "soft:" + dir_ + "/store";
+  RunResult info = Keys({"info", "--store", store});
+  EXPECT_THAT(info.out, HasSubstr("backend:    soft"));
+  EXPECT_THAT(info.out, HasSubstr("NONE: software store"));
+  nlohmann::json info_json = nlohmann::json::parse(Keys({"info", "--store", store, "--json"}).out);
+  EXPECT_EQ(info_json["hardware_protected"], false);
+  EXPECT_EQ(info_json["key_types"].size(), 6u);
+
+  RunResult gen = Keys({"gen", "--store", store, "--type", "ecdsa-p256", "--label", "device"});
+  EXPECT_THAT(gen.out, HasSubstr("-----BEGIN PUBLIC KEY-----"));
+  nlohmann::json gen_json = nlohmann::json::parse(
+      Keys({"gen", "--store", store, "--type", "aes-128", "--label", "wrap", "--json"}).out);
+  EXPECT_EQ(gen_json["aead"], "aes-128-gcm");
+  EXPECT_FALSE(gen_json.contains("public_key_der"));
+  Keys({"gen", "--store", store, "--type", "ed25519", "--label", "ed"});
+
+  nlohmann::json list = nlohmann::json::parse(Keys({"list", "--store", store, "--json"}).out);
+  ASSERT_EQ(list.size(), 3u);
+  EXPECT_EQ(list[0]["label"], "device");
+  EXPECT_EQ(list[0]["type"], "ecdsa-p256");
+  EXPECT_EQ(list[0]["extractable"], false);
+
+  // Sign, verify, and check the signature independently with OpenSSL.
+  const std::string message_hex = HexEncode(AsBytes("firmware 1.2.3"));
+  RunResult sig = Keys({"sign", "--store", store, "--label", "device", "--message", message_hex});
+  const std::string sig_hex = sig.out.substr(0, sig.out.find('\n'));
+  EXPECT_EQ(sig_hex.size(), 128u);
+  EXPECT_THAT(Keys({"verify", "--store", store, "--label", "device", "--message", message_hex,
+                    "--sig", sig_hex})
+                  .out,
+              HasSubstr("signature OK"));
+  std::string bad_sig = sig_hex;
+  bad_sig[5] = bad_sig[5] == '0' ? '1' : '0';
+  RunResult bad = Keys(
+      {"verify", "--store", store, "--label", "device", "--message", message_hex, "--sig", bad_sig},
+      1);
+  EXPECT_THAT(bad.err, HasSubstr("signature does not verify"));
+
+  const std::string msg_file = dir_ + "/msg", sig_file = dir_ + "/sig", pem_file = dir_ + "/pub";
+  { std::ofstream(msg_file) << "firmware 1.2.3"; }
+  Keys({"sign", "--store", store, "--label", "ed", "--in", msg_file, "--out", sig_file});
+  EXPECT_EQ(Slurp(sig_file).size(), 64u);
+  Keys({"verify", "--store", store, "--label", "ed", "--in", msg_file, "--sig-file", sig_file});
+  Keys({"export-public", "--store", store, "--label", "ed", "--out", pem_file});
+  FILE* pem = fopen(pem_file.c_str(), "r");
+  ASSERT_NE(pem, nullptr);
+  EVP_PKEY* key = PEM_read_PUBKEY(pem, nullptr, nullptr, nullptr);
+  fclose(pem);
+  ASSERT_NE(key, nullptr);
+  const std::string sig_bytes = Slurp(sig_file);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ASSERT_EQ(EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key), 1);
+  EXPECT_EQ(
+      EVP_DigestVerify(ctx, reinterpret_cast<const uint8_t*>(sig_bytes.data()), sig_bytes.size(),
+                       reinterpret_cast<const uint8_t*>("firmware 1.2.3"), 14),
+      1);
+  EVP_MD_CTX_free(ctx);
+  EVP_PKEY_free(key);
+
+  // Secret keys never leave the store.
+  RunResult secret = Keys({"export-public", "--store", store, "--label", "wrap"}, 1);
+  EXPECT_THAT(secret.err, HasSubstr("'wrap' (aes-128) is a secret key and cannot be exported"));
+  EXPECT_THAT(secret.out, IsEmpty());
+}
+
+TEST_F(KeysCliTest, ClearErrors) {
+  const std::string store = "soft:" + dir_ + "/store";
+  Keys({"gen", "--store", store, "--type", "ecdsa-p256", "--label", "device"});
+  RunResult unknown = Keys({"sign", "--store", store, "--label", "nope", "--message", "00"}, 1);
+  EXPECT_THAT(unknown.err, HasSubstr("no key 'nope'"));
+  RunResult dup = Keys({"gen", "--store", store, "--type", "ed25519", "--label", "device"}, 1);
+  EXPECT_THAT(dup.err, HasSubstr("exists already"));
+  RunResult type = Keys({"gen", "--store", store, "--type", "rsa", "--label", "x"}, 2);
+  EXPECT_THAT(type.err, HasSubstr("unknown key type 'rsa'"));
+  RunResult scheme = Keys({"list", "--store", "nfs:/x"}, 2);
+  EXPECT_THAT(scheme.err, HasSubstr("valid forms"));
+  RunResult missing = Keys({"list"}, 2);
+  EXPECT_THAT(missing.err, HasSubstr("missing --store"));
+  RunResult both = Keys({"sign", "--store", store, "--label", "device"}, 2);
+  EXPECT_THAT(both.err, HasSubstr("--message HEX or --in FILE"));
+
+  // A store with its own passphrase, opened with the wrong one.
+  const std::string pass = dir_ + "/pass", wrong = dir_ + "/wrong";
+  { std::ofstream(pass) << "right\n"; }
+  { std::ofstream(wrong) << "wrong\n"; }
+  Keys({"list", "--store", "soft:" + dir_ + "/p?passphrase-source=file:" + pass});
+  RunResult bad_pass =
+      Keys({"list", "--store", "soft:" + dir_ + "/p?passphrase-source=file:" + wrong}, 1);
+  EXPECT_THAT(bad_pass.err, HasSubstr("wrong passphrase for software key store at " + dir_ + "/p"));
+}
+
+TEST_F(KeysCliTest, ZeroizeDestroysKeysAndRecordsTheEvent) {
+  const std::string dir = dir_ + "/store";
+  const std::string store = "soft:" + dir;
+  Keys({"gen", "--store", store, "--type", "ecdsa-p256", "--label", "device"});
+  Keys({"gen", "--store", store, "--type", "ascon-aead128", "--label", "telemetry"});
+  EXPECT_FALSE(keystore::NeedsReenrollment(dir));
+  RunResult zero = Keys({"zeroize", "--store", store, "--reason", "case opened", "--json"});
+  nlohmann::json out = nlohmann::json::parse(zero.out);
+  EXPECT_EQ(out["keys_destroyed"], 2);
+  EXPECT_EQ(out["needs_reenrollment"], true);
+  EXPECT_THAT(Keys({"list", "--store", store}).out, IsEmpty());
+  EXPECT_TRUE(std::filesystem::is_empty(dir + "/keys"));
+  EXPECT_TRUE(keystore::NeedsReenrollment(dir));
+  auto log = keystore::ReadTamperLog(dir);
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_EQ(log->size(), 1u);
+  EXPECT_EQ((*log)[0].reason, "case opened");
+  EXPECT_EQ((*log)[0].keys_destroyed, 2u);
+
+  // Elsewhere with --state.
+  const std::string state = dir_ + "/state";
+  RunResult other = Keys({"zeroize", "--store", store, "--state", state});
+  EXPECT_THAT(other.out, HasSubstr("destroyed 0 key(s)"));
+  EXPECT_TRUE(keystore::NeedsReenrollment(state));
+  RunResult no_state = Keys({"zeroize", "--store", "soft:mem"}, 2);
+  EXPECT_THAT(no_state.err, HasSubstr("--state"));
+}
+
+}  // namespace
+}  // namespace custos

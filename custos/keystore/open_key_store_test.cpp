@@ -1,0 +1,51 @@
+#include "custos/keystore/open_key_store.h"
+
+#include <stdlib.h>
+
+#include <filesystem>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "testing/status_matchers.h"
+
+namespace custos::keystore {
+namespace {
+
+using ::custos::testing::IsOk;
+using ::custos::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+TEST(OpenKeyStoreTest, SoftSchemes) {
+  auto mem = OpenKeyStore("soft:mem");
+  ASSERT_THAT(mem, IsOk());
+  EXPECT_EQ((*mem)->BackendName(), "soft");
+  EXPECT_FALSE((*mem)->HardwareProtected());
+
+  std::string pattern = (std::filesystem::temp_directory_path() / "custos-open-XXXXXX").string();
+  const std::string dir = ::mkdtemp(pattern.data());
+  SoftKeyStoreOptions fast;
+  fast.scrypt_n = 1 << 10;
+  {
+    auto store = OpenKeyStore("soft:" + dir, fast);
+    ASSERT_THAT(store, IsOk());
+    ASSERT_THAT((*store)->Generate(KeyType::kEcdsaP256, "k"), IsOk());
+  }
+  auto again = OpenKeyStore("soft:" + dir);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_THAT((*again)->Find("k"), IsOk());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(OpenKeyStoreTest, UnknownSchemeListsTheValidForms) {
+  for (const char* uri : {"", "/tmp/keys", "file:/tmp/x", "softhsm:x", "SOFT:mem"}) {
+    EXPECT_THAT(OpenKeyStore(uri),
+                StatusIs(StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr("soft:DIR"), HasSubstr("pkcs11:"), HasSubstr("tpm:"))))
+        << uri;
+  }
+}
+
+}  // namespace
+}  // namespace custos::keystore
