@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "custos/core/hex.h"
+#include "custos/identity/crl.h"
 #include "custos/identity/tokens.h"
 
 namespace custos::identity {
@@ -251,7 +252,7 @@ StatusOr<EnrollmentResponse> ParseEnrollmentResponse(std::string_view json) {
   CUSTOS_RETURN_IF_ERROR(DeviceIdMember(reader, response.device_id));
   CUSTOS_ASSIGN_OR_RETURN(response.key_type, reader.KeyType("key_type"));
   CUSTOS_ASSIGN_OR_RETURN(response.serial, reader.String("serial", 64));
-  if (!HexDecode(response.serial).ok() || response.serial.empty()) {
+  if (!NormalizeSerialHex(response.serial).ok()) {
     return reader.Bad("serial", "is not a hex serial number");
   }
   CUSTOS_ASSIGN_OR_RETURN(response.certificate_der, reader.Base64("certificate", kMaxDerBytes));
