@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "custos/core/hex.h"
+#include "custos/keystore/open_key_store.h"
 #include "custos/keystore/tamper_monitor.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -103,7 +104,8 @@ class KeysCliTest : public ::testing::Test {
 };
 
 TEST_F(KeysCliTest, HelpOnEverySubcommand) {
-  for (const char* sub : {"info", "gen", "list", "sign", "verify", "export-public", "zeroize"}) {
+  for (const char* sub :
+       {"info", "gen", "list", "sign", "verify", "export-public", "zeroize", "init-token"}) {
     RunResult r = RunCustos({"keys", sub, "--help"});
     EXPECT_EQ(r.exit_code, 0) << sub;
     EXPECT_THAT(r.out, HasSubstr("usage: custos keys " + std::string(sub))) << sub;
@@ -234,6 +236,67 @@ TEST_F(KeysCliTest, ZeroizeDestroysKeysAndRecordsTheEvent) {
   EXPECT_TRUE(keystore::NeedsReenrollment(state));
   RunResult no_state = Keys({"zeroize", "--store", "soft:mem"}, 2);
   EXPECT_THAT(no_state.err, HasSubstr("--state"));
+}
+
+// --- PKCS#11: a SoftHSM2 token made by `keys init-token` -------------------------
+
+TEST_F(KeysCliTest, Pkcs11TokenLifecycleAndZeroize) {
+  const std::string token_dir = dir_ + "/token";
+  RunResult init = Keys({"init-token", "--dir", token_dir, "--label", "cli-test"});
+  const std::string uri = init.out.substr(0, init.out.find('\n'));
+  ASSERT_THAT(uri, HasSubstr("pkcs11:token=cli-test"));
+  EXPECT_TRUE(std::filesystem::exists(token_dir + "/softhsm2.conf"));
+  RunResult again = Keys({"init-token", "--dir", token_dir, "--label", "cli-test"}, 1);
+  EXPECT_THAT(again.err, HasSubstr("exist"));
+
+  nlohmann::json info = nlohmann::json::parse(Keys({"info", "--store", uri, "--json"}).out);
+  EXPECT_EQ(info["backend"], "pkcs11");
+  EXPECT_EQ(info["hardware_protected"], true);
+
+  Keys({"gen", "--store", uri, "--type", "ecdsa-p256", "--label", "device"});
+  Keys({"gen", "--store", uri, "--type", "aes-128", "--label", "wrap"});
+  const std::string message_hex = HexEncode(AsBytes("boot measurement"));
+  RunResult sig = Keys({"sign", "--store", uri, "--label", "device", "--message", message_hex});
+  const std::string sig_hex = sig.out.substr(0, sig.out.find('\n'));
+  EXPECT_EQ(sig_hex.size(), 128u);
+  Keys({"verify", "--store", uri, "--label", "device", "--message", message_hex, "--sig", sig_hex});
+  EXPECT_THAT(Keys({"export-public", "--store", uri, "--label", "device"}).out,
+              HasSubstr("BEGIN PUBLIC KEY"));
+  RunResult secret = Keys({"export-public", "--store", uri, "--label", "wrap"}, 1);
+  EXPECT_THAT(secret.err, HasSubstr("'wrap'"));
+  EXPECT_THAT(secret.err, HasSubstr("cannot be exported"));
+
+  // Wrong PIN and missing token are named.
+  const std::string wrong_pin = dir_ + "/wrong.pin";
+  { std::ofstream(wrong_pin) << "00000000"; }
+  std::string wrong_uri = uri;
+  wrong_uri.replace(wrong_uri.find(token_dir + "/user.pin"), token_dir.size() + 9, wrong_pin);
+  RunResult bad_pin = Keys({"list", "--store", wrong_uri}, 1);
+  EXPECT_THAT(bad_pin.err, HasSubstr("wrong PIN"));
+  std::string missing_uri = uri;
+  missing_uri.replace(missing_uri.find("token=cli-test"), 14, "token=absent");
+  RunResult missing = Keys({"list", "--store", missing_uri}, 1);
+  EXPECT_THAT(missing.err, HasSubstr("'absent'"));
+
+  // zeroize needs a state folder for a token, then empties the token.
+  EXPECT_THAT(Keys({"zeroize", "--store", uri}, 2).err, HasSubstr("--state"));
+  const std::string state = dir_ + "/state";
+  RunResult zero = Keys({"zeroize", "--store", uri, "--state", state, "--json"});
+  EXPECT_EQ(nlohmann::json::parse(zero.out)["keys_destroyed"], 2);
+  EXPECT_THAT(Keys({"list", "--store", uri}).out, IsEmpty());
+  EXPECT_THAT(Keys({"sign", "--store", uri, "--label", "device", "--message", message_hex}, 1).err,
+              HasSubstr("'device'"));
+  // Seen from this process too: the token holds no key.
+  auto store = keystore::OpenKeyStore(uri);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto keys = (*store)->List();
+  ASSERT_TRUE(keys.ok()) << keys.status();
+  EXPECT_THAT(*keys, IsEmpty());
+  EXPECT_TRUE(keystore::NeedsReenrollment(state));
+  auto log = keystore::ReadTamperLog(state);
+  ASSERT_TRUE(log.ok());
+  ASSERT_EQ(log->size(), 1u);
+  EXPECT_EQ((*log)[0].backend, "pkcs11");
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // contract; see docs/cli.md and docs/keystore.md.
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -18,6 +19,7 @@
 #include "custos/core/hex.h"
 #include "custos/keystore/key_store.h"
 #include "custos/keystore/open_key_store.h"
+#include "custos/keystore/pkcs11/softhsm_token.h"
 #include "custos/keystore/tamper_monitor.h"
 
 namespace custos::cli {
@@ -317,6 +319,31 @@ int Zeroize(Context& ctx) {
   return kExitOk;
 }
 
+// --- init-token ----------------------------------------------------------------------
+
+int InitToken(Context& ctx) {
+  int rc = kExitOk;
+  std::optional<std::string> dir = Require(ctx, "dir", rc);
+  if (!dir) return rc;
+  std::error_code error;
+  const std::filesystem::path absolute = std::filesystem::absolute(*dir, error);
+  if (error) return UsageError(ctx, "--dir: cannot resolve '" + *dir + "'");
+  keystore::SoftHsmTokenOptions options;
+  options.dir = absolute.lexically_normal().string();
+  while (options.dir.size() > 1 && options.dir.back() == '/') options.dir.pop_back();
+  if (std::optional<std::string> label = ctx.flags.Get("label")) options.label = *label;
+  if (std::optional<std::string> module = ctx.flags.Get("module")) options.module_path = *module;
+  StatusOr<std::string> uri = keystore::CreateSoftHsmToken(options);
+  if (!uri.ok()) return ErrorExit(ctx, uri.status());
+  if (ctx.flags.Has("json")) {
+    nlohmann::json out = {{"uri", *uri}, {"dir", options.dir}, {"label", options.label}};
+    std::cout << out.dump() << "\n";
+    return kExitOk;
+  }
+  std::cout << *uri << "\n";
+  return kExitOk;
+}
+
 // --- dispatch ----------------------------------------------------------------------
 
 struct Subcommand {
@@ -392,6 +419,17 @@ std::vector<Subcommand> Subcommands() {
         {"reason", true, "reason recorded (default 'custos keys zeroize')", "TEXT"},
         json},
        Zeroize},
+      {"init-token",
+       "custos keys init-token --dir DIR [--label LABEL] [--module PATH] [--json]",
+       "Creates a SoftHSM2 token under DIR with its own softhsm2.conf, tokens/ folder and\n"
+       "random user and SO PINs in DIR/user.pin and DIR/so.pin (mode 0600), never in the\n"
+       "system-wide token folder, and prints the pkcs11: URI to give as --store.\n"
+       "--json: {\"uri\", \"dir\", \"label\"}.",
+       {{"dir", true, "folder for the token (created if missing)", "DIR"},
+        {"label", true, "token label (default custos)", "LABEL"},
+        {"module", true, "SoftHSM2 module (default the Debian path)", "PATH"},
+        json},
+       InitToken},
   };
 }
 

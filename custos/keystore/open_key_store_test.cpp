@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <string>
 
+#include "custos/keystore/pkcs11/softhsm_test_token.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/status_matchers.h"
@@ -36,6 +37,20 @@ TEST(OpenKeyStoreTest, SoftSchemes) {
   ASSERT_THAT(again, IsOk());
   EXPECT_THAT((*again)->Find("k"), IsOk());
   std::filesystem::remove_all(dir);
+}
+
+TEST(OpenKeyStoreTest, Pkcs11Token) {
+  StatusOr<SoftHsmTestToken> token = SoftHsmTestToken::Create("open-test");
+  ASSERT_THAT(token, IsOk());
+  auto store = OpenKeyStore(token->uri());
+  ASSERT_THAT(store, IsOk());
+  EXPECT_EQ((*store)->BackendName(), "pkcs11");
+  EXPECT_TRUE((*store)->HardwareProtected());
+  EXPECT_THAT((*store)->Generate(KeyType::kEcdsaP256, "k"), IsOk());
+  store->reset();
+  std::string missing = token->uri();
+  missing.replace(missing.find("token=open-test"), 15, "token=nope");
+  EXPECT_THAT(OpenKeyStore(missing), StatusIs(StatusCode::kNotFound, HasSubstr("'nope'")));
 }
 
 TEST(OpenKeyStoreTest, UnknownSchemeListsTheValidForms) {
