@@ -149,6 +149,11 @@ Status VerifyCertificateChain(const Certificate& leaf, std::span<const Certifica
   X509StackPtr untrusted(sk_X509_new_null());
   if (untrusted == nullptr) return internal::OpenSslFailure("sk_X509_new_null");
   for (const Certificate& intermediate : intermediates) {
+    // A self-signed certificate among the untrusted ones can only end a chain
+    // as an untrusted root; OpenSSL would stop there instead of looking for
+    // the path through a cross certificate (CA re-keying), so leave it out.
+    // If it is trusted it is among the anchors anyway.
+    if (X509_self_signed(intermediate.native(), 0) == 1) continue;
     if (sk_X509_push(untrusted.get(), intermediate.native()) <= 0) {
       return internal::OpenSslFailure("sk_X509_push");
     }
