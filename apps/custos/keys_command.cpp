@@ -125,7 +125,7 @@ nlohmann::json InfoJson(const KeyInfo& info) {
 
 std::string ProtectionText(const KeyStore& store) {
   return store.HardwareProtected()
-             ? "hardware (keys never leave the " + std::string(store.BackendName()) + " device)"
+             ? "non-extractable keys held by the " + std::string(store.BackendName()) + " device"
              : "NONE: software store for development and simulated "
                "devices only";
 }
