@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CUSTOS=${1:-build/release}/apps/custos/custos
 CORPUS=fuzz/corpus
-rm -rf "$CORPUS" && mkdir -p "$CORPUS"/{envelope_open,aead_decrypt,kat_reader,keyset_json}
+rm -rf "$CORPUS" && mkdir -p "$CORPUS"/{envelope_open,aead_decrypt,kat_reader,keyset_json,pkcs11_uri}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -40,4 +40,14 @@ printf '\x01AlgorithmType: MAC\nName: X\nKey: "Jefe"\nMessage: r3 0xab \\\n  cd\
   >"$CORPUS/kat_reader/colon.txt"
 printf '\x02Test vectors -- set 1\n=====\n\nSet 1, vector#  0:\n  key = 8000\n  stream[0..3] = 0102\n                 0304\n  Iterated 100 times=ABCD\n\nEnd\n' \
   >"$CORPUS/kat_reader/nessie.txt"
+# pkcs11_uri: RFC 7512 URIs as custos writes them, the RFC's example, every
+# attribute, and a few malformed ones.
+printf 'pkcs11:token=custos?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/var/lib/custos/user.pin&x-softhsm2-conf=/var/lib/custos/softhsm2.conf' \
+  >"$CORPUS/pkcs11_uri/softhsm_token.txt"
+printf 'pkcs11:token=The%%20Software%%20PKCS%%2311%%20Softtoken;manufacturer=Snake%%20Oil,%%20Inc.;model=1.0;object=my-certificate;type=cert;id=%%69%%95%%3E%%5C%%F4%%BD%%EC%%91;serial=?pin-source=file:/etc/token_pin' \
+  >"$CORPUS/pkcs11_uri/rfc7512_example.txt"
+printf 'pkcs11:slot-id=7;library-version=2.6;library-manufacturer=SoftHSM;library-description=Implementation%%20of%%20PKCS11;slot-description=x;slot-manufacturer=y;x-vendor=z?module-name=softhsm2&pin-value=1234&x-opt=a/b' \
+  >"$CORPUS/pkcs11_uri/all_attributes.txt"
+printf 'pkcs11:' >"$CORPUS/pkcs11_uri/empty.txt"
+printf 'pkcs11:token=a%%2;token=b?pin-value=1&pin-source=file:/x' >"$CORPUS/pkcs11_uri/errors.txt"
 ls "$CORPUS"/* | wc -l
