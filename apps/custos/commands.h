@@ -21,6 +21,15 @@ int RunCrypto(const std::vector<std::string>& args);
 // `custos keys ...`; args are the words after "keys".
 int RunKeys(const std::vector<std::string>& args);
 
+// `custos ca ...`; args are the words after "ca".
+int RunCa(const std::vector<std::string>& args);
+
+// `custos device ...`; args are the words after "device".
+int RunDevice(const std::vector<std::string>& args);
+
+// `custos manufacture ...`; args are the words after "manufacture".
+int RunManufacture(const std::vector<std::string>& args);
+
 // `custos demo ...`; args are the words after "demo".
 int RunDemo(const std::vector<std::string>& args);
 

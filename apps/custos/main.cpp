@@ -14,9 +14,12 @@ constexpr char kUsage[] =
     "custos is a trust and privacy platform for fleets of IoT devices.\n"
     "\n"
     "commands:\n"
+    "  ca        the fleet certificate authority (custos ca --help)\n"
     "  crypto    lightweight and standard cryptography (custos crypto --help)\n"
     "  demo      run the demonstration on embedded defaults (custos demo --help)\n"
+    "  device    device enrollment, rotation and revocation (custos device --help)\n"
     "  keys      keys in a key store: PKCS#11, TPM 2.0 or software (custos keys --help)\n"
+    "  manufacture  a device key and birth certificate (custos manufacture --help)\n"
     "  version   print the version\n"
     "\n"
     "Every command takes --help.\n";
@@ -42,6 +45,9 @@ int main(int argc, char** argv) {
   if (command == "crypto") return custos::cli::RunCrypto(rest);
   if (command == "demo") return custos::cli::RunDemo(rest);
   if (command == "keys") return custos::cli::RunKeys(rest);
+  if (command == "ca") return custos::cli::RunCa(rest);
+  if (command == "device") return custos::cli::RunDevice(rest);
+  if (command == "manufacture") return custos::cli::RunManufacture(rest);
   std::cerr << "custos: unknown command '" << command << "'\n\n" << kUsage;
   return custos::cli::kExitUsage;
 }
