@@ -369,8 +369,6 @@ Status Login(const Pkcs11Module& module, CK_SLOT_ID slot, CK_SESSION_HANDLE sess
   const CK_RV rv = module.functions()->C_Login(session, user_type,
                                                const_cast<CK_UTF8CHAR*>(pin.data()), pin.size());
   const std::string token = "token '" + std::string(token_label) + "'";
-  const Status wrong_pin =
-      UnauthenticatedError("wrong PIN for " + token + " (" + CkRvName(rv) + ")");
   switch (rv) {
     case CKR_OK:
     case CKR_USER_ALREADY_LOGGED_IN: {
@@ -390,7 +388,7 @@ Status Login(const Pkcs11Module& module, CK_SLOT_ID slot, CK_SESSION_HANDLE sess
     case CKR_PIN_INCORRECT:
     case CKR_PIN_INVALID:
     case CKR_PIN_LEN_RANGE:
-      return wrong_pin;
+      return UnauthenticatedError("wrong PIN for " + token + " (" + CkRvName(rv) + ")");
     case CKR_PIN_LOCKED:
       return FailedPreconditionError("the PIN of " + token +
                                      " is locked after too many wrong PINs (CKR_PIN_LOCKED); the "
