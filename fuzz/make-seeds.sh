@@ -50,4 +50,5 @@ printf 'pkcs11:slot-id=7;library-version=2.6;library-manufacturer=SoftHSM;librar
   >"$CORPUS/pkcs11_uri/all_attributes.txt"
 printf 'pkcs11:' >"$CORPUS/pkcs11_uri/empty.txt"
 printf 'pkcs11:token=a%%2;token=b?pin-value=1&pin-source=file:/x' >"$CORPUS/pkcs11_uri/errors.txt"
+fuzz/make-identity-seeds.sh "$CORPUS"
 ls "$CORPUS"/* | wc -l
