@@ -238,13 +238,15 @@ class Pkcs11KeyStore final : public KeyStore {
   // The custos key type of private/secret key `object`; NotFound-free:
   // FailedPrecondition for objects of no custos type.
   StatusOr<KeyType> Classify(CK_OBJECT_HANDLE object, CK_OBJECT_CLASS object_class);
+  // The key of private/secret key `object`; looks up its public half only
+  // when `with_public` (one search less on the signing path).
   StatusOr<KeyObjects> Describe(CK_OBJECT_HANDLE object, CK_OBJECT_CLASS object_class,
-                                std::string label);
+                                std::string label, bool with_public);
   // The key named `label`: NotFound if there is none.
-  StatusOr<KeyObjects> Resolve(std::string_view label);
+  StatusOr<KeyObjects> Resolve(std::string_view label, bool with_public = true);
   // Resolve, then checks that the key serves `purpose`.
   StatusOr<KeyObjects> ResolveFor(std::string_view label, KeyPurpose purpose,
-                                  std::string_view action);
+                                  std::string_view action, bool with_public = false);
 
   Status CheckLabel(std::string_view label) const;
   // Every object holding counter `name` (normally one).
@@ -376,14 +378,14 @@ StatusOr<KeyType> Pkcs11KeyStore::Classify(CK_OBJECT_HANDLE object, CK_OBJECT_CL
 }
 
 StatusOr<KeyObjects> Pkcs11KeyStore::Describe(CK_OBJECT_HANDLE object, CK_OBJECT_CLASS object_class,
-                                              std::string label) {
+                                              std::string label, bool with_public) {
   KeyObjects key;
   key.secret = object;
   CUSTOS_ASSIGN_OR_RETURN(key.info.type, Classify(object, object_class));
   CUSTOS_ASSIGN_OR_RETURN(key.info.extractable, GetBool(object, CKA_EXTRACTABLE));
   key.info.label = std::move(label);
   if (key.info.type == KeyType::kAes128) key.info.aead_algorithm = "aes-128-gcm";
-  if (object_class == CKO_PRIVATE_KEY) {
+  if (object_class == CKO_PRIVATE_KEY && with_public) {
     CUSTOS_ASSIGN_OR_RETURN(const std::vector<uint8_t> id, GetBytes(object, CKA_ID));
     CK_OBJECT_CLASS public_class = CKO_PUBLIC_KEY;
     CUSTOS_ASSIGN_OR_RETURN(const std::vector<CK_OBJECT_HANDLE> publics,
@@ -394,13 +396,14 @@ StatusOr<KeyObjects> Pkcs11KeyStore::Describe(CK_OBJECT_HANDLE object, CK_OBJECT
   return key;
 }
 
-StatusOr<KeyObjects> Pkcs11KeyStore::Resolve(std::string_view label) {
+StatusOr<KeyObjects> Pkcs11KeyStore::Resolve(std::string_view label, bool with_public) {
   for (CK_OBJECT_CLASS object_class : {CKO_PRIVATE_KEY, CKO_SECRET_KEY}) {
     CUSTOS_ASSIGN_OR_RETURN(
         const std::vector<CK_OBJECT_HANDLE> found,
         FindObjects({Attr(CKA_CLASS, object_class), TextAttr(CKA_LABEL, label)}));
     if (found.empty()) continue;
-    StatusOr<KeyObjects> key = Describe(found.front(), object_class, std::string(label));
+    StatusOr<KeyObjects> key =
+        Describe(found.front(), object_class, std::string(label), with_public);
     if (!key.ok() && key.status().code() == StatusCode::kFailedPrecondition) {
       return FailedPreconditionError(KeyName(label) + " is " + std::string(key.status().message()));
     }
@@ -410,8 +413,8 @@ StatusOr<KeyObjects> Pkcs11KeyStore::Resolve(std::string_view label) {
 }
 
 StatusOr<KeyObjects> Pkcs11KeyStore::ResolveFor(std::string_view label, KeyPurpose purpose,
-                                                std::string_view action) {
-  CUSTOS_ASSIGN_OR_RETURN(KeyObjects key, Resolve(label));
+                                                std::string_view action, bool with_public) {
+  CUSTOS_ASSIGN_OR_RETURN(KeyObjects key, Resolve(label, with_public));
   if (PurposeOf(key.info.type) != purpose) {
     return FailedPreconditionError(KeyName(label) + " is a " +
                                    std::string(KeyTypeName(key.info.type)) + " key and cannot " +
@@ -503,7 +506,7 @@ StatusOr<std::vector<KeyInfo>> Pkcs11KeyStore::List() {
     for (const CK_OBJECT_HANDLE object : found) {
       CUSTOS_ASSIGN_OR_RETURN(const std::vector<uint8_t> label, GetBytes(object, CKA_LABEL));
       StatusOr<KeyObjects> key =
-          Describe(object, object_class, std::string(label.begin(), label.end()));
+          Describe(object, object_class, std::string(label.begin(), label.end()), false);
       // Keys of types custos does not make (another application's) are not
       // listed; they are still destroyed by ZeroizeKeys.
       if (!key.ok() && key.status().code() == StatusCode::kFailedPrecondition) continue;
@@ -554,7 +557,8 @@ StatusOr<std::vector<uint8_t>> Pkcs11KeyStore::Sign(std::string_view label,
 
 Status Pkcs11KeyStore::Verify(std::string_view label, std::span<const uint8_t> message,
                               std::span<const uint8_t> signature) {
-  CUSTOS_ASSIGN_OR_RETURN(const KeyObjects key, ResolveFor(label, KeyPurpose::kSign, "verify"));
+  CUSTOS_ASSIGN_OR_RETURN(const KeyObjects key,
+                          ResolveFor(label, KeyPurpose::kSign, "verify", true));
   if (key.public_key == CK_INVALID_HANDLE) {
     return FailedPreconditionError(KeyName(label) + " has no public key object");
   }
