@@ -130,7 +130,12 @@ StatusOr<Certificate> Certificate::FromDer(std::span<const uint8_t> der) {
     internal::TakeOpenSslReason();
     return InvalidArgumentError("certificate public key is malformed or unsupported");
   }
-  CUSTOS_ASSIGN_OR_RETURN(cert.public_key_, internal::PublicKeyDer(pkey));
+  // The SubjectPublicKeyInfo as it is in the certificate (plain ASN.1; no
+  // re-encoding of the key through OpenSSL's encoders).
+  CUSTOS_ASSIGN_OR_RETURN(
+      cert.public_key_,
+      internal::EncodeDer<X509_PUBKEY>(X509_get_X509_PUBKEY(x509.get()), i2d_X509_PUBKEY,
+                                       "SubjectPublicKeyInfo encoding"));
   cert.key_algorithm_ = internal::KeyAlgorithmName(pkey);
   cert.signature_algorithm_ = internal::SignatureAlgorithmName(X509_get_signature_nid(x509.get()));
 
