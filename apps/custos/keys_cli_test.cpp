@@ -17,6 +17,7 @@
 #include "custos/core/hex.h"
 #include "custos/keystore/open_key_store.h"
 #include "custos/keystore/tamper_monitor.h"
+#include "custos/keystore/tpm/swtpm_process.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -297,6 +298,51 @@ TEST_F(KeysCliTest, Pkcs11TokenLifecycleAndZeroize) {
   ASSERT_TRUE(log.ok());
   ASSERT_EQ(log->size(), 1u);
   EXPECT_EQ((*log)[0].backend, "pkcs11");
+}
+
+// --- TPM 2.0: a swtpm started by the test on loopback ----------------------------
+
+TEST_F(KeysCliTest, TpmLifecycleAndZeroize) {
+  auto swtpm = keystore::SwtpmProcess::Start();
+  ASSERT_TRUE(swtpm.ok()) << swtpm.status();
+  const std::string store = "tpm:" + (*swtpm)->Tcti();
+
+  nlohmann::json info = nlohmann::json::parse(Keys({"info", "--store", store, "--json"}).out);
+  EXPECT_EQ(info["backend"], "tpm");
+  EXPECT_EQ(info["hardware_protected"], true);
+  EXPECT_THAT(info["key_types"].dump(), Not(HasSubstr("ed25519")));
+
+  Keys({"gen", "--store", store, "--type", "ecdsa-p256", "--label", "device"});
+  Keys({"gen", "--store", store, "--type", "aes-128", "--label", "wrap"});
+  RunResult no_ed = Keys({"gen", "--store", store, "--type", "ed25519", "--label", "ed"}, 1);
+  EXPECT_THAT(no_ed.err, Not(IsEmpty()));
+  const std::string message_hex = HexEncode(AsBytes("pcr policy"));
+  RunResult sig = Keys({"sign", "--store", store, "--label", "device", "--message", message_hex});
+  const std::string sig_hex = sig.out.substr(0, sig.out.find('\n'));
+  EXPECT_EQ(sig_hex.size(), 128u);
+  Keys({"verify", "--store", store, "--label", "device", "--message", message_hex, "--sig",
+        sig_hex});
+  RunResult secret = Keys({"export-public", "--store", store, "--label", "wrap"}, 1);
+  EXPECT_THAT(secret.err, HasSubstr("'wrap'"));
+
+  const std::string state = dir_ + "/state";
+  RunResult zero = Keys({"zeroize", "--store", store, "--state", state, "--json"});
+  EXPECT_EQ(nlohmann::json::parse(zero.out)["keys_destroyed"], 2);
+  EXPECT_THAT(Keys({"list", "--store", store}).out, IsEmpty());
+  EXPECT_TRUE(keystore::NeedsReenrollment(state));
+  {
+    // Seen from this process: no key and no custos persistent handle is left.
+    auto tpm = keystore::OpenKeyStore(store);
+    ASSERT_TRUE(tpm.ok()) << tpm.status();
+    auto keys = (*tpm)->List();
+    ASSERT_TRUE(keys.ok()) << keys.status();
+    EXPECT_THAT(*keys, IsEmpty());
+  }
+
+  // An unreachable TPM is named.
+  swtpm->reset();
+  RunResult down = Keys({"list", "--store", store}, 1);
+  EXPECT_THAT(down.err, HasSubstr("not reachable"));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "custos/keystore/pkcs11/pkcs11_key_store.h"
+#include "custos/keystore/tpm/tpm_key_store.h"
 
 namespace custos::keystore {
 
@@ -13,7 +14,12 @@ StatusOr<std::unique_ptr<KeyStore>> OpenKeyStore(std::string_view uri,
   if (scheme == "soft") return OpenSoftKeyStoreUri(uri, soft_options);
   if (scheme == "pkcs11") return OpenPkcs11KeyStore(uri);
   if (scheme == "tpm") {
-    return UnimplementedError("the TPM 2.0 backend is not built into this custos yet");
+    const std::string_view tcti = uri.substr(colon + 1);
+    if (tcti.empty()) {
+      return InvalidArgumentError("tpm: needs a TCTI, e.g. tpm:swtpm:host=127.0.0.1,port=2321");
+    }
+    CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<TpmKeyStore> store, OpenTpmKeyStore(tcti));
+    return std::unique_ptr<KeyStore>(std::move(store));
   }
   return InvalidArgumentError("unknown key store '" + std::string(uri) +
                               "'; valid forms: " + std::string(kKeyStoreUriForms));

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "custos/keystore/pkcs11/softhsm_test_token.h"
+#include "custos/keystore/tpm/swtpm_process.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/status_matchers.h"
@@ -51,6 +52,28 @@ TEST(OpenKeyStoreTest, Pkcs11Token) {
   std::string missing = token->uri();
   missing.replace(missing.find("token=open-test"), 15, "token=nope");
   EXPECT_THAT(OpenKeyStore(missing), StatusIs(StatusCode::kNotFound, HasSubstr("'nope'")));
+}
+
+TEST(OpenKeyStoreTest, TpmOverSwtpm) {
+  StatusOr<std::unique_ptr<SwtpmProcess>> swtpm = SwtpmProcess::Start();
+  ASSERT_THAT(swtpm, IsOk());
+  auto store = OpenKeyStore("tpm:" + (*swtpm)->Tcti());
+  ASSERT_THAT(store, IsOk());
+  EXPECT_EQ((*store)->BackendName(), "tpm");
+  EXPECT_TRUE((*store)->HardwareProtected());
+  EXPECT_THAT(OpenKeyStore("tpm:"), StatusIs(StatusCode::kInvalidArgument));
+}
+
+TEST(OpenKeyStoreTest, UnreachableTpm) {
+  // A loopback port nothing listens on (swtpm started and stopped again).
+  std::string tcti;
+  {
+    StatusOr<std::unique_ptr<SwtpmProcess>> swtpm = SwtpmProcess::Start();
+    ASSERT_THAT(swtpm, IsOk());
+    tcti = (*swtpm)->Tcti();
+  }
+  EXPECT_THAT(OpenKeyStore("tpm:" + tcti),
+              StatusIs(StatusCode::kUnavailable, HasSubstr("not reachable")));
 }
 
 TEST(OpenKeyStoreTest, UnknownSchemeListsTheValidForms) {
