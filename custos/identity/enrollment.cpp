@@ -81,7 +81,8 @@ class Reader {
     return decoded;
   }
 
-  StatusOr<std::vector<std::vector<uint8_t>>> DerList(std::string_view name, bool required) const {
+  StatusOr<std::vector<std::vector<uint8_t>>> DerList(std::string_view name, bool required,
+                                                      std::size_t max_count) const {
     std::vector<std::vector<uint8_t>> out;
     auto it = json_.find(std::string(name));
     if (it == json_.end()) {
@@ -89,8 +90,8 @@ class Reader {
       return out;
     }
     if (!it->is_array()) return Bad(name, "is not an array");
-    if (it->size() > kMaxChainLength) {
-      return Bad(name, "has more than " + std::to_string(kMaxChainLength) + " certificates");
+    if (it->size() > max_count) {
+      return Bad(name, "has more than " + std::to_string(max_count) + " certificates");
     }
     for (const Json& item : *it) {
       CUSTOS_ASSIGN_OR_RETURN(std::vector<uint8_t> der, DecodeBase64(item, name, kMaxDerBytes));
@@ -239,7 +240,8 @@ StatusOr<EnrollmentRequest> ParseEnrollmentRequest(std::string_view json) {
     SecureWipe(bytes);
     if (!syntax.ok()) return reader.Bad("token", std::string(syntax.message()));
   } else {
-    CUSTOS_ASSIGN_OR_RETURN(request.birth_chain_der, reader.DerList("birth_chain", true));
+    CUSTOS_ASSIGN_OR_RETURN(request.birth_chain_der,
+                            reader.DerList("birth_chain", true, kMaxChainLength));
     if (request.birth_chain_der.empty()) return reader.Bad("birth_chain", "is empty");
   }
   return request;
@@ -256,8 +258,10 @@ StatusOr<EnrollmentResponse> ParseEnrollmentResponse(std::string_view json) {
     return reader.Bad("serial", "is not a hex serial number");
   }
   CUSTOS_ASSIGN_OR_RETURN(response.certificate_der, reader.Base64("certificate", kMaxDerBytes));
-  CUSTOS_ASSIGN_OR_RETURN(response.chain_der, reader.DerList("chain", true));
-  CUSTOS_ASSIGN_OR_RETURN(response.roots_der, reader.DerList("roots", true));
+  CUSTOS_ASSIGN_OR_RETURN(response.chain_der,
+                          reader.DerList("chain", true, kMaxResponseChainLength));
+  CUSTOS_ASSIGN_OR_RETURN(response.roots_der,
+                          reader.DerList("roots", true, kMaxResponseChainLength));
   if (response.roots_der.empty()) return reader.Bad("roots", "is empty");
   CUSTOS_ASSIGN_OR_RETURN(response.not_after, reader.Int("not_after"));
   return response;

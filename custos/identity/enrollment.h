@@ -31,7 +31,10 @@ namespace custos::identity {
 // Bounds every parser enforces.
 inline constexpr std::size_t kMaxMessageBytes = 64 * 1024;
 inline constexpr std::size_t kMaxDerBytes = 16 * 1024;  // one CSR or certificate
-inline constexpr std::size_t kMaxChainLength = 4;       // certificates in a chain
+inline constexpr std::size_t kMaxChainLength = 4;       // certificates in a birth chain
+// Certificates in a response chain or root list: re-keying adds
+// cross-certificates, so it is longer.
+inline constexpr std::size_t kMaxResponseChainLength = 16;
 inline constexpr std::size_t kRotationChallengeBytes = 32;
 
 // Message type names, the "type" member of each document.
