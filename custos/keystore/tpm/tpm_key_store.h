@@ -13,7 +13,7 @@
 // the TPM Name of its object(s), so keys survive process and TPM restarts and
 // are found by label. Before every use the object at the handle is checked
 // against the recorded Name. Layout and record format:
-// docs/formats/tpm-keystore.md.
+// docs/formats/tpm-key-store.md.
 //
 // Key types: ecdsa-p256 (TPM2_Sign over the host-computed SHA-256 digest,
 // signatures r || s), ecdh-p256 (TPM2_ECDH_ZGen; the shared x-coordinate Z

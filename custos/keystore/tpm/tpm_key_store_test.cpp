@@ -5,6 +5,8 @@
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/x509.h>
+#include <tss2/tss2_esys.h>
+#include <tss2/tss2_tctildr.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -321,6 +323,45 @@ TEST_F(TpmKeyStoreTest, ZeroizeDestroysEveryKeyButKeepsCounters) {
   EXPECT_THAT(store_->Sign("a", Bytes("m")), StatusIs(StatusCode::kNotFound));
   EXPECT_THAT(store_->ReadCounter("rollback"), IsOkAndHolds(*counter));
   EXPECT_THAT(store_->ZeroizeKeys(), IsOkAndHolds(0u));
+}
+
+// Defines NV index `index` holding `content` through a separate raw ESAPI
+// connection (the store must be closed: swtpm serves one connection at a time).
+bool WriteRawNv(const std::string& tcti, TPM2_HANDLE index, const std::vector<uint8_t>& content) {
+  TSS2_TCTI_CONTEXT* tcti_context = nullptr;
+  ESYS_CONTEXT* esys = nullptr;
+  if (Tss2_TctiLdr_Initialize(tcti.c_str(), &tcti_context) != TSS2_RC_SUCCESS) return false;
+  bool ok = Esys_Initialize(&esys, tcti_context, nullptr) == TSS2_RC_SUCCESS;
+  if (ok) {
+    const TPM2B_AUTH auth{};
+    TPM2B_NV_PUBLIC info{};
+    info.nvPublic.nvIndex = index;
+    info.nvPublic.nameAlg = TPM2_ALG_SHA256;
+    info.nvPublic.attributes = TPMA_NV_OWNERWRITE | TPMA_NV_OWNERREAD;
+    info.nvPublic.dataSize = static_cast<uint16_t>(content.size());
+    ESYS_TR nv = ESYS_TR_NONE;
+    TPM2B_MAX_NV_BUFFER data{};
+    data.size = static_cast<uint16_t>(content.size());
+    std::copy(content.begin(), content.end(), data.buffer);
+    ok = Esys_NV_DefineSpace(esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                             &auth, &info, &nv) == TSS2_RC_SUCCESS &&
+         Esys_NV_Write(esys, ESYS_TR_RH_OWNER, nv, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                       &data, 0) == TSS2_RC_SUCCESS;
+    Esys_Finalize(&esys);
+  }
+  Tss2_TctiLdr_Finalize(&tcti_context);
+  return ok;
+}
+
+TEST_F(TpmKeyStoreTest, CorruptRecordIsDataLossAndZeroizeClearsIt) {
+  ASSERT_THAT(store_->Generate(KeyType::kEcdsaP256, "good"), IsOk());
+  store_.reset();
+  // Slot 7's record: version 1, type 9 (unknown), truncated.
+  ASSERT_TRUE(WriteRawNv(tpm_->Tcti(), 0x013C0007, {1, 9, 4, 'b'}));
+  Reopen();
+  EXPECT_THAT(store_->List(), StatusIs(StatusCode::kDataLoss));
+  EXPECT_THAT(store_->ZeroizeKeys(), IsOkAndHolds(2u));
+  EXPECT_THAT(store_->List(), IsOkAndHolds(IsEmpty()));
 }
 
 TEST_F(TpmKeyStoreTest, PcrExtendReplaysOnTheHost) {
