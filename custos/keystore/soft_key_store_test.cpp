@@ -54,7 +54,8 @@ bool OpenSslVerifies(std::span<const uint8_t> spki, KeyType type, std::span<cons
   std::vector<uint8_t> der(raw.begin(), raw.end());
   if (type == KeyType::kEcdsaP256) {
     ECDSA_SIG* sig = ECDSA_SIG_new();
-    ECDSA_SIG_set0(sig, BN_bin2bn(raw.data(), 32, nullptr), BN_bin2bn(raw.data() + 32, 32, nullptr));
+    ECDSA_SIG_set0(sig, BN_bin2bn(raw.data(), 32, nullptr),
+                   BN_bin2bn(raw.data() + 32, 32, nullptr));
     der.assign(static_cast<std::size_t>(i2d_ECDSA_SIG(sig, nullptr)), 0);
     uint8_t* out = der.data();
     i2d_ECDSA_SIG(sig, &out);
@@ -82,7 +83,8 @@ class TempDir {
   std::string path_;
 };
 
-std::unique_ptr<KeyStore> OpenOrDie(const std::string& dir, std::string_view pass = "correct horse") {
+std::unique_ptr<KeyStore> OpenOrDie(const std::string& dir,
+                                    std::string_view pass = "correct horse") {
   StatusOr<std::unique_ptr<KeyStore>> store = OpenSoftKeyStore(dir, Pass(pass), FastOptions());
   EXPECT_THAT(store, IsOk());
   return store.ok() ? *std::move(store) : nullptr;
@@ -119,8 +121,7 @@ TEST_P(SignTest, SignaturesVerifyHereAndInOpenSsl) {
               StatusIs(StatusCode::kUnauthenticated));
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, SignTest,
-                         ::testing::Values(KeyType::kEd25519, KeyType::kEcdsaP256),
+INSTANTIATE_TEST_SUITE_P(Types, SignTest, ::testing::Values(KeyType::kEd25519, KeyType::kEcdsaP256),
                          [](const auto& p) {
                            return p.param == KeyType::kEd25519 ? "Ed25519" : "EcdsaP256";
                          });
@@ -498,10 +499,10 @@ TEST(SoftKeyStoreUriTest, PassphraseSources) {
   // The same passphrase through a raw SecretBytes (newline dropped) and env.
   EXPECT_THAT(OpenSoftKeyStore(dir.path() + "/s", Pass("s3cret"), FastOptions()), IsOk());
   ::setenv("CUSTOS_SOFT_TEST_PASS", "s3cret", 1);
-  EXPECT_THAT(OpenSoftKeyStoreUri("soft:" + dir.path() +
-                                      "/s?passphrase-source=env:CUSTOS_SOFT_TEST_PASS",
-                                  FastOptions()),
-              IsOk());
+  EXPECT_THAT(
+      OpenSoftKeyStoreUri("soft:" + dir.path() + "/s?passphrase-source=env:CUSTOS_SOFT_TEST_PASS",
+                          FastOptions()),
+      IsOk());
   { std::ofstream(pass_file) << "other\n"; }
   EXPECT_THAT(OpenSoftKeyStoreUri(uri, FastOptions()),
               StatusIs(StatusCode::kUnauthenticated, HasSubstr("wrong passphrase")));
