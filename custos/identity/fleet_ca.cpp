@@ -125,6 +125,77 @@ StatusOr<Generation> GenerationFromJson(const Json& j) {
 
 std::string FingerprintHex(const Certificate& cert) { return HexEncode(cert.fingerprint_sha256()); }
 
+// The CA's store, with Find answered from a cache: the X.509 layer looks the
+// signing key up before every signature, and through PKCS#11 each look-up is
+// a search of the token plus attribute reads. The cache is dropped on every
+// change to the store's keys made through this object (the CA's keys are
+// not changed by anyone else while it runs).
+class CachingKeyStore final : public keystore::KeyStore {
+ public:
+  explicit CachingKeyStore(std::unique_ptr<keystore::KeyStore> store) : store_(std::move(store)) {}
+
+  std::string_view BackendName() const override { return store_->BackendName(); }
+  bool HardwareProtected() const override { return store_->HardwareProtected(); }
+  std::vector<KeyType> SupportedKeyTypes() const override { return store_->SupportedKeyTypes(); }
+  StatusOr<keystore::KeyInfo> Generate(KeyType type, std::string_view label) override {
+    found_.clear();
+    return store_->Generate(type, label);
+  }
+  StatusOr<std::vector<keystore::KeyInfo>> List() override { return store_->List(); }
+  StatusOr<keystore::KeyInfo> Find(std::string_view label) override {
+    for (const keystore::KeyInfo& info : found_) {
+      if (info.label == label) return info;
+    }
+    CUSTOS_ASSIGN_OR_RETURN(keystore::KeyInfo info, store_->Find(label));
+    found_.push_back(info);
+    return info;
+  }
+  Status Destroy(std::string_view label) override {
+    found_.clear();
+    return store_->Destroy(label);
+  }
+  StatusOr<std::vector<uint8_t>> Sign(std::string_view label,
+                                      std::span<const uint8_t> message) override {
+    return store_->Sign(label, message);
+  }
+  Status Verify(std::string_view label, std::span<const uint8_t> message,
+                std::span<const uint8_t> signature) override {
+    return store_->Verify(label, message, signature);
+  }
+  StatusOr<std::vector<uint8_t>> ExportPublicKey(std::string_view label) override {
+    return store_->ExportPublicKey(label);
+  }
+  StatusOr<SecretBytes> DeriveSharedKey(std::string_view label,
+                                        std::span<const uint8_t> peer_public_key,
+                                        std::span<const uint8_t> salt,
+                                        std::span<const uint8_t> info,
+                                        std::size_t length) override {
+    return store_->DeriveSharedKey(label, peer_public_key, salt, info, length);
+  }
+  StatusOr<std::vector<uint8_t>> Seal(std::string_view label, std::span<const uint8_t> plaintext,
+                                      std::span<const uint8_t> associated_data) override {
+    return store_->Seal(label, plaintext, associated_data);
+  }
+  StatusOr<std::vector<uint8_t>> Open(std::string_view label, std::span<const uint8_t> sealed,
+                                      std::span<const uint8_t> associated_data) override {
+    return store_->Open(label, sealed, associated_data);
+  }
+  StatusOr<uint64_t> ReadCounter(std::string_view name) override {
+    return store_->ReadCounter(name);
+  }
+  StatusOr<uint64_t> IncrementCounter(std::string_view name) override {
+    return store_->IncrementCounter(name);
+  }
+  StatusOr<std::size_t> ZeroizeKeys() override {
+    found_.clear();
+    return store_->ZeroizeKeys();
+  }
+
+ private:
+  std::unique_ptr<keystore::KeyStore> store_;
+  std::vector<keystore::KeyInfo> found_;
+};
+
 }  // namespace
 
 struct FleetCa::State {
@@ -209,7 +280,9 @@ struct FleetCa::State {
 
 FleetCa::FleetCa(std::unique_ptr<DeviceRegistry> registry,
                  std::unique_ptr<keystore::KeyStore> store, std::unique_ptr<State> state)
-    : registry_(std::move(registry)), store_(std::move(store)), state_(std::move(state)) {}
+    : registry_(std::move(registry)),
+      store_(std::make_unique<CachingKeyStore>(std::move(store))),
+      state_(std::move(state)) {}
 
 FleetCa::~FleetCa() = default;
 
