@@ -92,7 +92,7 @@ void Issue(benchmark::State& state, KeyStore* store, KeyType type) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void BM_IssueCertificate_SoftHsm(benchmark::State& state, KeyType type) {
+void IssueSoftHsm(benchmark::State& state, KeyType type) {
   auto token = custos::keystore::SoftHsmTestToken::Create("bench-ca");
   if (!token.ok()) {
     state.SkipWithError(std::string(token.status().message()).c_str());
@@ -106,14 +106,14 @@ void BM_IssueCertificate_SoftHsm(benchmark::State& state, KeyType type) {
   Issue(state, store->get(), type);
 }
 
-void BM_IssueCertificate_SoftStore(benchmark::State& state, KeyType type) {
+void IssueSoftStore(benchmark::State& state, KeyType type) {
   auto store = custos::keystore::NewInMemorySoftKeyStore();
   Issue(state, store.get(), type);
 }
 
 // The same profile built and signed by OpenSSL alone (X509_sign with an
 // EVP_PKEY in memory): the baseline.
-void BM_IssueCertificate_RawOpenSsl(benchmark::State& state, KeyType type) {
+void IssueRawOpenSsl(benchmark::State& state, KeyType type) {
   EVP_PKEY* ca_key = type == KeyType::kEd25519 ? EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")
                                                : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
   const std::vector<uint8_t> device_spki = DevicePublicKey();
@@ -173,7 +173,7 @@ void BM_IssueCertificate_RawOpenSsl(benchmark::State& state, KeyType type) {
   EVP_PKEY_free(ca_key);
 }
 
-void BM_CreateCsr_SoftStore(benchmark::State& state) {
+void CreateCsrSoftStore(benchmark::State& state) {
   auto store = custos::keystore::NewInMemorySoftKeyStore();
   if (!store->Generate(KeyType::kEcdsaP256, "device").ok()) {
     state.SkipWithError("keygen failed");
@@ -187,7 +187,7 @@ void BM_CreateCsr_SoftStore(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void BM_ParseAndVerifyCsr(benchmark::State& state) {
+void ParseAndVerifyCsrBench(benchmark::State& state) {
   auto store = custos::keystore::NewInMemorySoftKeyStore();
   if (!store->Generate(KeyType::kEcdsaP256, "device").ok()) {
     state.SkipWithError("keygen failed");
@@ -205,7 +205,7 @@ void BM_ParseAndVerifyCsr(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void BM_VerifyCertificateChain(benchmark::State& state) {
+void VerifyChainBench(benchmark::State& state) {
   auto store = custos::keystore::NewInMemorySoftKeyStore();
   const std::optional<Certificate> root = MakeRoot(store.get(), KeyType::kEcdsaP256);
   if (!root.has_value()) {
@@ -229,7 +229,7 @@ void BM_VerifyCertificateChain(benchmark::State& state) {
 
 // One device enrollment: key generation in a software store, CSR, the CA's
 // CSR check, and issuance by a CA whose key is on a SoftHSM2 token.
-void BM_EnrollDevice_SoftHsmCa(benchmark::State& state) {
+void EnrollDeviceSoftHsmCa(benchmark::State& state) {
   auto token = custos::keystore::SoftHsmTestToken::Create("bench-enroll");
   if (!token.ok()) {
     state.SkipWithError(std::string(token.status().message()).c_str());
@@ -265,16 +265,18 @@ void BM_EnrollDevice_SoftHsmCa(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
-BENCHMARK_CAPTURE(BM_IssueCertificate_SoftHsm, ecdsa_p256, KeyType::kEcdsaP256);
-BENCHMARK_CAPTURE(BM_IssueCertificate_SoftHsm, ed25519, KeyType::kEd25519);
-BENCHMARK_CAPTURE(BM_IssueCertificate_SoftStore, ecdsa_p256, KeyType::kEcdsaP256);
-BENCHMARK_CAPTURE(BM_IssueCertificate_SoftStore, ed25519, KeyType::kEd25519);
-BENCHMARK_CAPTURE(BM_IssueCertificate_RawOpenSsl, ecdsa_p256, KeyType::kEcdsaP256);
-BENCHMARK_CAPTURE(BM_IssueCertificate_RawOpenSsl, ed25519, KeyType::kEd25519);
-BENCHMARK(BM_CreateCsr_SoftStore);
-BENCHMARK(BM_ParseAndVerifyCsr);
-BENCHMARK(BM_VerifyCertificateChain);
-BENCHMARK(BM_EnrollDevice_SoftHsmCa);
+BENCHMARK_CAPTURE(IssueSoftHsm, ecdsa_p256, KeyType::kEcdsaP256)->Name("issue/softhsm/ecdsa-p256");
+BENCHMARK_CAPTURE(IssueSoftHsm, ed25519, KeyType::kEd25519)->Name("issue/softhsm/ed25519");
+BENCHMARK_CAPTURE(IssueSoftStore, ecdsa_p256, KeyType::kEcdsaP256)
+    ->Name("issue/soft-store/ecdsa-p256");
+BENCHMARK_CAPTURE(IssueSoftStore, ed25519, KeyType::kEd25519)->Name("issue/soft-store/ed25519");
+BENCHMARK_CAPTURE(IssueRawOpenSsl, ecdsa_p256, KeyType::kEcdsaP256)
+    ->Name("issue/raw-openssl/ecdsa-p256");
+BENCHMARK_CAPTURE(IssueRawOpenSsl, ed25519, KeyType::kEd25519)->Name("issue/raw-openssl/ed25519");
+BENCHMARK(CreateCsrSoftStore)->Name("csr/create/soft-store/ecdsa-p256");
+BENCHMARK(ParseAndVerifyCsrBench)->Name("csr/parse-and-verify/ecdsa-p256");
+BENCHMARK(VerifyChainBench)->Name("chain/verify/ecdsa-p256");
+BENCHMARK(EnrollDeviceSoftHsmCa)->Name("enroll/soft-store-device/softhsm-ca");
 
 }  // namespace
 
