@@ -14,6 +14,7 @@
 #include "custos/identity/manufacture.h"
 #include "custos/identity/tokens.h"
 #include "custos/keystore/open_key_store.h"
+#include "custos/keystore/tamper_monitor.h"
 
 namespace custos::cli {
 namespace {
@@ -195,6 +196,17 @@ int PrintEnrolled(const IdentityContext& ctx, const DeviceSide& side, const std:
   return kExitOk;
 }
 
+// A successful enrollment ends the "needs re-enrollment" state a tamper
+// response left (custos keys zeroize): in the device folder and, for a
+// soft:DIR store, in DIR, where zeroize records it by default.
+void ClearTamperMarkers(const DeviceSide& side, const std::string& dir) {
+  (void)keystore::ClearReenrollment(dir);
+  const std::string& uri = side.state.store_uri;
+  if (uri.rfind("soft:", 0) == 0 && uri != "soft:mem") {
+    (void)keystore::ClearReenrollment(uri.substr(5, uri.find('?') - 5));
+  }
+}
+
 // Hands `request_json` to the CA in --data, or writes it to --request-out.
 // Returns the response document, or nullopt when the request was written.
 StatusOr<std::optional<std::string>> Deliver(const IdentityContext& ctx,
@@ -246,10 +258,17 @@ int Enroll(IdentityContext& ctx) {
   std::string label = side->state.key_label;
   std::string key_type = side->state.key_type;
   bool generated = false;
+  int generation = side->state.key_generation;
+  if (!label.empty() && !token.empty() &&
+      side->store->Find(label).status().code() == StatusCode::kNotFound) {
+    // The identity key is gone (zeroized after tamper): enroll with a new one.
+    label.clear();
+    ++generation;
+  }
   if (label.empty()) {
     StatusOr<keystore::KeyType> type = IdentityKeyType(ctx, keystore::KeyType::kEcdsaP256);
     if (!type.ok()) return IdentityUsageError(ctx, std::string(type.status().message()));
-    label = KeyLabel(side->state, side->state.key_generation);
+    label = KeyLabel(side->state, generation);
     StatusOr<keystore::KeyInfo> made = side->store->Generate(*type, label);
     if (!made.ok()) return IdentityErrorExit(ctx, made.status());
     generated = true;
@@ -282,9 +301,11 @@ int Enroll(IdentityContext& ctx) {
   if (Status installed = Install(*side, *parsed, label, key_type, now); !installed.ok()) {
     return fail(installed);
   }
+  side->state.key_generation = generation;
   if (Status saved = identity::SaveDeviceState(*dir, side->state); !saved.ok()) {
     return fail(saved);
   }
+  ClearTamperMarkers(*side, *dir);
   return PrintEnrolled(ctx, *side, *dir);
 }
 
@@ -317,6 +338,7 @@ int InstallResponse(IdentityContext& ctx) {
   }
   // After a rotation the old key has no use left.
   if (!old_label.empty() && old_label != new_label) (void)side->store->Destroy(old_label);
+  ClearTamperMarkers(*side, *dir);
   return PrintEnrolled(ctx, *side, *dir);
 }
 

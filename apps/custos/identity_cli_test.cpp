@@ -249,6 +249,22 @@ TEST_F(IdentityCliTest, TokenEnrollmentAndAReusedToken) {
               HasSubstr("--count"));
 }
 
+TEST_F(IdentityCliTest, ReEnrollsWithANewKeyAfterATamperResponse) {
+  const std::string ca = InitCa("fleet");
+  const std::string device = Enroll(ca, "dev-1");
+  const std::string first = Slurp(device + "/cert.pem");
+  const std::string keys = Path("dev-1-keys");
+  Custos({"keys", "zeroize", "--store", "soft:" + keys});
+  EXPECT_TRUE(std::filesystem::exists(keys + "/needs-reenrollment"));
+  // Without its key the device cannot rotate; a new token enrolls it again.
+  EXPECT_EQ(Custos({"device", "rotate", "--dir", device, "--data", ca}, 1).exit_code, 1);
+  Custos({"device", "enroll", "--dir", device, "--token", Token(ca, "dev-1"), "--data", ca});
+  EXPECT_NE(Slurp(device + "/cert.pem"), first);
+  EXPECT_FALSE(std::filesystem::exists(keys + "/needs-reenrollment"));
+  EXPECT_THAT(Custos({"keys", "list", "--store", "soft:" + keys}).out,
+              HasSubstr("custos-device-dev-1-g2"));
+}
+
 TEST_F(IdentityCliTest, AnExpiredTokenIsRefused) {
   const std::string ca = InitCa("fleet");
   const std::string token =
