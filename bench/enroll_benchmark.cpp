@@ -51,19 +51,13 @@ int FleetSize() {
 }
 
 // The SoftHSM2 token lives for the whole program: SoftHSM2's configuration
-// is process-wide, so every benchmark shares one token (each CA its own keys).
-custos::keystore::SoftHsmTestToken* Token() {
-  static custos::keystore::SoftHsmTestToken* token = [] {
-    auto created = custos::keystore::SoftHsmTestToken::Create("enroll-bench");
-    if (!created.ok()) {
-      std::fprintf(stderr, "cannot create a SoftHSM2 token: %s\n",
-                   std::string(created.status().message()).c_str());
-      std::abort();
-    }
-    return new custos::keystore::SoftHsmTestToken(*std::move(created));
-  }();
+// is process-wide, so every benchmark shares one token (each CA its own
+// keys). main() creates it before the benchmarks and removes it after.
+std::unique_ptr<custos::keystore::SoftHsmTestToken>& TokenSlot() {
+  static std::unique_ptr<custos::keystore::SoftHsmTestToken> token;
   return token;
 }
+custos::keystore::SoftHsmTestToken* Token() { return TokenSlot().get(); }
 
 // Enrolls devices first..last-1 (device side and CA side) with `ca`.
 // Returns an error message, or "" on success; adds the device-side time.
@@ -201,4 +195,18 @@ BENCHMARK(EnrollFleet)
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  auto created = custos::keystore::SoftHsmTestToken::Create("enroll-bench");
+  if (!created.ok()) {
+    std::fprintf(stderr, "cannot create a SoftHSM2 token: %s\n",
+                 std::string(created.status().message()).c_str());
+    return 1;
+  }
+  TokenSlot() = std::make_unique<custos::keystore::SoftHsmTestToken>(*std::move(created));
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  TokenSlot().reset();  // removes the token's folder
+  return 0;
+}
