@@ -10,6 +10,7 @@
 
 #include "custos/core/hex.h"
 #include "custos/core/random.h"
+#include "custos/crypto/spki.h"
 #include "custos/identity/chain.h"
 #include "custos/identity/csr.h"
 #include "custos/identity/tokens.h"
@@ -56,13 +57,11 @@ RevocationReason ReasonFromName(std::string_view name) {
 // 64 bytes for Ed25519) with a public key given as DER SubjectPublicKeyInfo.
 Status VerifyRawSignature(std::span<const uint8_t> spki, std::string_view key_type,
                           std::span<const uint8_t> message, std::span<const uint8_t> signature) {
-  const uint8_t* p = spki.data();
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey(
-      d2i_PUBKEY(nullptr, &p, static_cast<long>(spki.size())), EVP_PKEY_free);
-  if (!pkey) return InvalidArgumentError("old certificate has an unreadable public key");
+  StatusOr<crypto::EvpPkeyPtr> pkey = crypto::ParseSpki(spki);
+  if (!pkey.ok()) return InvalidArgumentError("old certificate has an unreadable public key");
   std::vector<uint8_t> der_signature;
   const EVP_MD* md = nullptr;
-  if (key_type == "ecdsa-p256" && EVP_PKEY_is_a(pkey.get(), "EC")) {
+  if (key_type == "ecdsa-p256" && EVP_PKEY_is_a(pkey->get(), "EC")) {
     if (signature.size() != 64) return UnauthenticatedError("old-key signature does not verify");
     std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> sig(ECDSA_SIG_new(), ECDSA_SIG_free);
     BIGNUM* r = BN_bin2bn(signature.data(), 32, nullptr);
@@ -78,14 +77,14 @@ Status VerifyRawSignature(std::span<const uint8_t> spki, std::string_view key_ty
     der_signature.assign(out, out + length);
     OPENSSL_free(out);
     md = EVP_sha256();
-  } else if (key_type == "ed25519" && EVP_PKEY_is_a(pkey.get(), "ED25519")) {
+  } else if (key_type == "ed25519" && EVP_PKEY_is_a(pkey->get(), "ED25519")) {
     der_signature.assign(signature.begin(), signature.end());
   } else {
     return InvalidArgumentError("old_key_type '" + std::string(key_type) +
                                 "' does not match the old certificate's key");
   }
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, md, nullptr, pkey.get()) != 1) {
+  if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, md, nullptr, pkey->get()) != 1) {
     return InternalError("OpenSSL could not start a signature verification");
   }
   const int ok = EVP_DigestVerify(ctx.get(), der_signature.data(), der_signature.size(),

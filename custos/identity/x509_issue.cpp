@@ -261,9 +261,14 @@ StatusOr<Certificate> IssueCertificate(const CertificateTemplate& tmpl, const Ce
       X509_set_subject_name(x509.get(), subject.get()) != 1 ||
       X509_set_issuer_name(x509.get(), issuer_name) != 1 ||
       X509_set1_notBefore(x509.get(), not_before.get()) != 1 ||
-      X509_set1_notAfter(x509.get(), not_after.get()) != 1 ||
-      X509_set_pubkey(x509.get(), subject_key.get()) != 1) {
+      X509_set1_notAfter(x509.get(), not_after.get()) != 1) {
     return internal::OpenSslFailure("filling the TBSCertificate");
+  }
+  CUSTOS_ASSIGN_OR_RETURN(
+      const bool key_set,
+      internal::SetPublicKeyDirect(X509_get_X509_PUBKEY(x509.get()), tmpl.subject_public_key));
+  if (!key_set && X509_set_pubkey(x509.get(), subject_key.get()) != 1) {
+    return internal::OpenSslFailure("setting the certificate public key");
   }
   CUSTOS_RETURN_IF_ERROR(AddExtensions(x509.get(), tmpl, issuer));
 
@@ -282,25 +287,29 @@ StatusOr<Certificate> IssueCertificate(const CertificateTemplate& tmpl, const Ce
       internal::EncodeDer<X509>(x509.get(), i2d_re_X509_tbs, "TBSCertificate encoding"));
   CUSTOS_ASSIGN_OR_RETURN(const std::vector<uint8_t> signature_value,
                           internal::SignTbs(issuer_key, scheme, tbs));
-  CUSTOS_RETURN_IF_ERROR(
-      internal::SetSignatureBits(const_cast<ASN1_BIT_STRING*>(signature), signature_value));
-  CUSTOS_ASSIGN_OR_RETURN(const std::vector<uint8_t> der,
-                          internal::EncodeDer<X509>(x509.get(), i2d_X509, "certificate encoding"));
-
-  // Prove the result: parse it back and check its signature with OpenSSL.
-  StatusOr<Certificate> cert = Certificate::FromDer(der);
-  if (!cert.ok()) {
-    return InternalError("issued certificate does not parse back: " +
-                         std::string(cert.status().message()));
-  }
+  // Prove the signature before anything is built on it: it must verify over
+  // the TBSCertificate just signed with the issuer's public key (parsed once
+  // with the issuer certificate), so a faulty or wrong signing key is caught
+  // here, not by the relying parties.
   EVP_PKEY* issuer_public =
       issuer != nullptr ? X509_get0_pubkey(issuer->native()) : subject_key.get();
-  if (issuer_public == nullptr || X509_verify(cert->native(), issuer_public) != 1) {
+  if (issuer_public == nullptr ||
+      !internal::VerifyTbsSignature(issuer_public, scheme, tbs, signature_value).ok()) {
     internal::TakeOpenSslReason();
     return UnauthenticatedError(
         "issued certificate's signature does not verify with the "
         "issuer's public key (is key '" +
         issuer_key.label + "' the issuer's key?)");
+  }
+  CUSTOS_RETURN_IF_ERROR(
+      internal::SetSignatureBits(const_cast<ASN1_BIT_STRING*>(signature), signature_value));
+  CUSTOS_ASSIGN_OR_RETURN(const std::vector<uint8_t> der,
+                          internal::EncodeDer<X509>(x509.get(), i2d_X509, "certificate encoding"));
+
+  StatusOr<Certificate> cert = Certificate::FromDer(der);
+  if (!cert.ok()) {
+    return InternalError("issued certificate does not parse back: " +
+                         std::string(cert.status().message()));
   }
   return cert;
 }

@@ -9,8 +9,10 @@
 #include <cctype>
 #include <cstdio>
 #include <ctime>
+#include <optional>
 
 #include "custos/core/hex.h"
+#include "custos/crypto/spki.h"
 #include "custos/identity/x509_certificate.h"
 
 namespace custos::identity::internal {
@@ -153,21 +155,54 @@ Status SetSignatureBits(ASN1_BIT_STRING* bits, std::span<const uint8_t> signatur
 
 StatusOr<EvpPkeyPtr> ParsePublicKey(std::span<const uint8_t> spki, std::string_view what) {
   if (spki.empty()) return InvalidArgumentError(std::string(what) + " is empty");
-  const unsigned char* in = spki.data();
-  EvpPkeyPtr pkey(d2i_PUBKEY(nullptr, &in, static_cast<long>(spki.size())));
-  if (pkey == nullptr) {
-    const std::string reason = TakeOpenSslReason();
-    return InvalidArgumentError(std::string(what) +
-                                " is not a DER SubjectPublicKeyInfo: " + reason);
+  StatusOr<crypto::EvpPkeyPtr> pkey = crypto::ParseSpki(spki);
+  if (!pkey.ok()) {
+    return InvalidArgumentError(std::string(what) + ": " + std::string(pkey.status().message()));
   }
-  if (in != spki.data() + spki.size()) {
-    return InvalidArgumentError(std::string(what) + " has trailing bytes after the DER");
-  }
-  return pkey;
+  return EvpPkeyPtr(pkey->release());
 }
 
-StatusOr<std::vector<uint8_t>> PublicKeyDer(const EVP_PKEY* pkey) {
-  return EncodeDer<EVP_PKEY>(pkey, i2d_PUBKEY, "SubjectPublicKeyInfo encoding");
+StatusOr<std::vector<uint8_t>> PublicKeyDer(const EVP_PKEY* pkey) { return crypto::SpkiOf(pkey); }
+
+StatusOr<bool> SetPublicKeyDirect(X509_PUBKEY* target, std::span<const uint8_t> spki) {
+  const std::optional<crypto::RawPublicKey> raw = crypto::SplitSpki(spki);
+  if (!raw.has_value() || raw->algorithm == crypto::SpkiAlgorithm::kX25519) return false;
+  // OBJ_nid2obj returns OpenSSL's static objects, which X509_ALGOR may own.
+  ASN1_OBJECT* algorithm = nullptr;
+  int parameter_type = V_ASN1_UNDEF;  // RFC 8410: parameters absent
+  void* parameter = nullptr;
+  if (raw->algorithm == crypto::SpkiAlgorithm::kEcP256) {
+    algorithm = OBJ_nid2obj(NID_X9_62_id_ecPublicKey);
+    parameter_type = V_ASN1_OBJECT;  // RFC 5480: namedCurve
+    parameter = OBJ_nid2obj(NID_X9_62_prime256v1);
+  } else {
+    algorithm = OBJ_nid2obj(NID_ED25519);
+  }
+  auto* bits = static_cast<unsigned char*>(OPENSSL_memdup(raw->key.data(), raw->key.size()));
+  if (algorithm == nullptr || bits == nullptr ||
+      X509_PUBKEY_set0_param(target, algorithm, parameter_type, parameter, bits,
+                             static_cast<int>(raw->key.size())) != 1) {
+    OPENSSL_free(bits);
+    return OpenSslFailure("setting the SubjectPublicKeyInfo");
+  }
+  return true;
+}
+
+Status VerifyTbsSignature(EVP_PKEY* key, const X509SignatureScheme& scheme,
+                          std::span<const uint8_t> tbs, std::span<const uint8_t> signature) {
+  std::unique_ptr<EVP_MD_CTX, OpenSslDeleter<EVP_MD_CTX_free>> context(EVP_MD_CTX_new());
+  if (context == nullptr ||
+      EVP_DigestVerifyInit(
+          context.get(), nullptr,
+          scheme.key_type == keystore::KeyType::kEcdsaP256 ? EVP_sha256() : nullptr, nullptr,
+          key) != 1) {
+    return OpenSslFailure("signature verification setup");
+  }
+  const int verified =
+      EVP_DigestVerify(context.get(), signature.data(), signature.size(), tbs.data(), tbs.size());
+  ERR_clear_error();
+  if (verified != 1) return UnauthenticatedError("signature does not verify");
+  return OkStatus();
 }
 
 std::string KeyAlgorithmName(const EVP_PKEY* pkey) {

@@ -88,11 +88,29 @@ Status SetSignatureAlgorithm(X509_ALGOR* algorithm, int signature_nid);
 // Stores `signature` in a BIT STRING with no unused bits.
 Status SetSignatureBits(ASN1_BIT_STRING* bits, std::span<const uint8_t> signature);
 
-// Parses a DER SubjectPublicKeyInfo (no trailing bytes); InvalidArgument
-// naming `what` otherwise.
+// Parses a DER SubjectPublicKeyInfo (no trailing bytes; P-256 and Ed25519
+// without OpenSSL's decoders, see crypto/spki.h); InvalidArgument naming
+// `what` otherwise.
 StatusOr<EvpPkeyPtr> ParsePublicKey(std::span<const uint8_t> spki, std::string_view what);
-// The DER SubjectPublicKeyInfo of `pkey`.
+// The DER SubjectPublicKeyInfo of `pkey` (crypto::SpkiOf).
 StatusOr<std::vector<uint8_t>> PublicKeyDer(const EVP_PKEY* pkey);
+
+// Sets `target`, the X509_PUBKEY of a certificate or CSR being built, to the
+// DER SubjectPublicKeyInfo `spki` (algorithm and key bits, as given) without
+// OpenSSL's encoders, and returns true, when `spki` is the DER of a P-256
+// point or an Ed25519 key (crypto::SplitSpki). Returns false and leaves
+// `target` alone for any other form; callers then use X509_set_pubkey or
+// X509_REQ_set_pubkey. The EVP_PKEY cached in `target` stays unset, so
+// X509_get0_pubkey of the object being built returns null: callers keep
+// their own parsed key. Does not check the key (parse it with
+// ParsePublicKey first).
+StatusOr<bool> SetPublicKeyDirect(X509_PUBKEY* target, std::span<const uint8_t> spki);
+
+// Checks that `signature`, as X.509 carries it (DER ECDSA-Sig-Value or raw
+// Ed25519), is `key`'s signature over `tbs` under `scheme`: Unauthenticated
+// "signature does not verify" if not.
+Status VerifyTbsSignature(EVP_PKEY* key, const X509SignatureScheme& scheme,
+                          std::span<const uint8_t> tbs, std::span<const uint8_t> signature);
 // "ecdsa-p256", "ed25519", or OpenSSL's type name (e.g. "RSA", "EC").
 std::string KeyAlgorithmName(const EVP_PKEY* pkey);
 // OpenSSL's short name of a signature algorithm NID ("ecdsa-with-SHA256").

@@ -10,6 +10,8 @@
 #include <array>
 #include <string>
 
+#include "custos/crypto/spki.h"
+
 namespace custos::keystore::internal {
 namespace {
 
@@ -179,14 +181,7 @@ Status VerifyRaw(EVP_PKEY* key, KeyType type, std::span<const uint8_t> message,
   return OkStatus();
 }
 
-StatusOr<std::vector<uint8_t>> PublicKeyDer(EVP_PKEY* key) {
-  const int length = i2d_PUBKEY(key, nullptr);
-  if (length <= 0) return OpenSslFailure("public key encoding");
-  std::vector<uint8_t> der(static_cast<std::size_t>(length));
-  uint8_t* out = der.data();
-  if (i2d_PUBKEY(key, &out) != length) return OpenSslFailure("public key encoding");
-  return der;
-}
+StatusOr<std::vector<uint8_t>> PublicKeyDer(EVP_PKEY* key) { return crypto::SpkiOf(key); }
 
 StatusOr<SecretBytes> PrivateKeyDer(EVP_PKEY* key) {
   const int length = i2d_PrivateKey(key, nullptr);
@@ -216,13 +211,13 @@ StatusOr<SecretBytes> AgreeAndDerive(EVP_PKEY* key, KeyType type, std::span<cons
                                 std::to_string(255 * kSha256Bytes) + " bytes, got " +
                                 std::to_string(length));
   }
-  const uint8_t* in = peer_der.data();
-  PkeyPtr peer(d2i_PUBKEY(nullptr, &in, static_cast<long>(peer_der.size())));
-  ERR_clear_error();
-  if (peer == nullptr || in != peer_der.data() + peer_der.size()) {
-    return InvalidArgumentError("peer public key is not a DER SubjectPublicKeyInfo");
+  StatusOr<crypto::EvpPkeyPtr> peer = crypto::ParseSpki(peer_der);
+  if (!peer.ok()) {
+    // An off-curve P-256 point is as unusable as malformed DER.
+    return InvalidArgumentError("peer public key is not a DER SubjectPublicKeyInfo (" +
+                                std::string(peer.status().message()) + ")");
   }
-  if (!KeyMatches(peer.get(), type)) {
+  if (!KeyMatches(peer->get(), type)) {
     return InvalidArgumentError("peer public key is not a " +
                                 std::string(type == KeyType::kX25519 ? "X25519" : "P-256") +
                                 " key");
@@ -231,7 +226,7 @@ StatusOr<SecretBytes> AgreeAndDerive(EVP_PKEY* key, KeyType type, std::span<cons
   if (context == nullptr || EVP_PKEY_derive_init(context.get()) != 1) {
     return OpenSslFailure("key agreement setup");
   }
-  if (EVP_PKEY_derive_set_peer_ex(context.get(), peer.get(), 1) != 1) {
+  if (EVP_PKEY_derive_set_peer_ex(context.get(), peer->get(), 1) != 1) {
     ERR_clear_error();
     return InvalidArgumentError("peer public key is not valid for key agreement");
   }

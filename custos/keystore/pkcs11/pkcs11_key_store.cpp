@@ -4,7 +4,6 @@
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
-#include <openssl/x509.h>
 
 #include <algorithm>
 #include <array>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "custos/core/random.h"
+#include "custos/crypto/spki.h"
 #include "custos/keystore/pkcs11/internal/pkcs11_module.h"
 #include "custos/keystore/pkcs11/pkcs11_uri.h"
 
@@ -41,15 +41,6 @@ constexpr std::array<uint8_t, 14> kEd25519Name = {0x13, 0x0c, 'e', 'd', 'w', 'a'
                                                   'd',  's',  '2', '5', '5', '1', '9'};
 constexpr std::array<uint8_t, 12> kX25519Name = {0x13, 0x0a, 'c', 'u', 'r', 'v',
                                                  'e',  '2',  '5', '5', '1', '9'};
-
-// SubjectPublicKeyInfo prefixes; the raw public key follows.
-constexpr std::array<uint8_t, 26> kP256SpkiPrefix = {
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
-    0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00};
-constexpr std::array<uint8_t, 12> kEd25519SpkiPrefix = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03,
-                                                        0x2b, 0x65, 0x70, 0x03, 0x21, 0x00};
-constexpr std::array<uint8_t, 12> kX25519SpkiPrefix = {0x30, 0x2a, 0x30, 0x05, 0x06, 0x03,
-                                                       0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00};
 
 constexpr std::size_t kP256PointSize = 65;  // 0x04 || X || Y
 constexpr std::size_t kCurve25519KeySize = 32;
@@ -87,10 +78,6 @@ bool SameBytes(std::span<const uint8_t> a, std::span<const uint8_t> b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
 }
 
-struct EvpPkeyDeleter {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyDeleter>;
 struct EvpKdfDeleter {
   void operator()(EVP_KDF* kdf) const { EVP_KDF_free(kdf); }
 };
@@ -135,23 +122,28 @@ StatusOr<SecretBytes> HkdfSha256(std::span<const uint8_t> secret, std::span<cons
 // The uncompressed point of a P-256 SubjectPublicKeyInfo, checked by OpenSSL
 // to be on the curve.
 StatusOr<std::vector<uint8_t>> P256PointFromSpki(std::span<const uint8_t> spki) {
-  const unsigned char* cursor = spki.data();
-  EvpPkeyPtr key(d2i_PUBKEY(nullptr, &cursor, static_cast<long>(spki.size())));
-  if (!key || cursor != spki.data() + spki.size()) {
-    return InvalidArgumentError("peer public key is not a DER SubjectPublicKeyInfo");
+  StatusOr<crypto::EvpPkeyPtr> key = crypto::ParseSpki(spki);
+  if (!key.ok()) {
+    return InvalidArgumentError("peer public key is not a DER SubjectPublicKeyInfo (" +
+                                std::string(key.status().message()) + ")");
   }
+  if (const auto raw = crypto::SplitSpki(spki);
+      raw.has_value() && raw->algorithm == crypto::SpkiAlgorithm::kEcP256) {
+    return std::vector<uint8_t>(raw->key.begin(), raw->key.end());
+  }
+  // Another form of a P-256 key (a compressed point), or another key.
   char group[32] = {};
-  if (!EVP_PKEY_is_a(key.get(), "EC") ||
-      EVP_PKEY_get_utf8_string_param(key.get(), OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
+  if (!EVP_PKEY_is_a(key->get(), "EC") ||
+      EVP_PKEY_get_utf8_string_param(key->get(), OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group),
                                      nullptr) != 1 ||
       std::string_view(group) != "prime256v1") {
     return InvalidArgumentError("peer public key is not a P-256 key");
   }
   std::vector<uint8_t> point(kP256PointSize);
   std::size_t size = 0;
-  EVP_PKEY_set_utf8_string_param(key.get(), OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+  EVP_PKEY_set_utf8_string_param(key->get(), OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
                                  "uncompressed");
-  if (EVP_PKEY_get_octet_string_param(key.get(), OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point.data(),
+  if (EVP_PKEY_get_octet_string_param(key->get(), OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point.data(),
                                       point.size(), &size) != 1 ||
       size != kP256PointSize) {
     return InvalidArgumentError("peer P-256 public key has no uncompressed encoding");
@@ -601,12 +593,10 @@ StatusOr<std::vector<uint8_t>> Pkcs11KeyStore::ExportPublicKey(std::string_view 
   if (raw.size() != raw_size || (p256 && raw[0] != 0x04)) {
     return DataLossError("CKA_EC_POINT of " + KeyName(label) + " is malformed");
   }
-  std::span<const uint8_t> prefix = kP256SpkiPrefix;
-  if (key.info.type == KeyType::kEd25519) prefix = kEd25519SpkiPrefix;
-  if (key.info.type == KeyType::kX25519) prefix = kX25519SpkiPrefix;
-  std::vector<uint8_t> spki(prefix.begin(), prefix.end());
-  spki.insert(spki.end(), raw.begin(), raw.end());
-  return spki;
+  crypto::SpkiAlgorithm algorithm = crypto::SpkiAlgorithm::kEcP256;
+  if (key.info.type == KeyType::kEd25519) algorithm = crypto::SpkiAlgorithm::kEd25519;
+  if (key.info.type == KeyType::kX25519) algorithm = crypto::SpkiAlgorithm::kX25519;
+  return crypto::EncodeSpki(algorithm, raw);
 }
 
 StatusOr<SecretBytes> Pkcs11KeyStore::DeriveSharedKey(std::string_view label,
@@ -623,12 +613,11 @@ StatusOr<SecretBytes> Pkcs11KeyStore::DeriveSharedKey(std::string_view label,
   if (key.info.type == KeyType::kEcdhP256) {
     CUSTOS_ASSIGN_OR_RETURN(peer_point, P256PointFromSpki(peer_public_key));
   } else {
-    if (peer_public_key.size() != kX25519SpkiPrefix.size() + kCurve25519KeySize ||
-        !SameBytes(peer_public_key.first(kX25519SpkiPrefix.size()), kX25519SpkiPrefix)) {
+    const auto raw = crypto::SplitSpki(peer_public_key);
+    if (!raw.has_value() || raw->algorithm != crypto::SpkiAlgorithm::kX25519) {
       return InvalidArgumentError("peer public key is not an X25519 SubjectPublicKeyInfo");
     }
-    const auto raw = peer_public_key.subspan(kX25519SpkiPrefix.size());
-    peer_point.assign(raw.begin(), raw.end());
+    peer_point.assign(raw->key.begin(), raw->key.end());
   }
   CK_ECDH1_DERIVE_PARAMS params = {CKD_NULL, 0, nullptr, peer_point.size(), peer_point.data()};
   CK_MECHANISM mechanism = {CKM_ECDH1_DERIVE, &params, sizeof(params)};
