@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -164,6 +166,8 @@ std::span<const uint8_t> UnwrapEcPoint(std::span<const uint8_t> value, std::size
 struct KeyObjects {
   KeyInfo info;
   CK_OBJECT_HANDLE secret = CK_INVALID_HANDLE;  // private or secret key
+  CK_OBJECT_CLASS object_class = CKO_PRIVATE_KEY;
+  CK_KEY_TYPE key_type = CKK_EC;  // of `secret`, as the token reports it
   CK_OBJECT_HANDLE public_key = CK_INVALID_HANDLE;
 };
 
@@ -191,7 +195,7 @@ class Pkcs11KeyStore final : public KeyStore {
   StatusOr<KeyInfo> Generate(KeyType type, std::string_view label) override;
   StatusOr<std::vector<KeyInfo>> List() override;
   StatusOr<KeyInfo> Find(std::string_view label) override {
-    CUSTOS_ASSIGN_OR_RETURN(KeyObjects key, Resolve(label));
+    CUSTOS_ASSIGN_OR_RETURN(KeyObjects key, Resolve(label, /*with_public=*/false));
     return key.info;
   }
   Status Destroy(std::string_view label) override;
@@ -234,8 +238,13 @@ class Pkcs11KeyStore final : public KeyStore {
   // when `with_public` (one search less on the signing path).
   StatusOr<KeyObjects> Describe(CK_OBJECT_HANDLE object, CK_OBJECT_CLASS object_class,
                                 std::string label, bool with_public);
-  // The key named `label`: NotFound if there is none.
+  // The key named `label`: NotFound if there is none. Without `with_public`
+  // the answer may come from resolved_ (see there).
   StatusOr<KeyObjects> Resolve(std::string_view label, bool with_public = true);
+  // True if `key` (from resolved_) still names a private or secret key object
+  // labelled `label` of the cached class and key type on the token: one
+  // C_GetAttributeValue instead of a search.
+  bool StillResolves(const KeyObjects& key, std::string_view label);
   // Resolve, then checks that the key serves `purpose`.
   StatusOr<KeyObjects> ResolveFor(std::string_view label, KeyPurpose purpose,
                                   std::string_view action, bool with_public = false);
@@ -249,6 +258,12 @@ class Pkcs11KeyStore final : public KeyStore {
   CK_FUNCTION_LIST* f_;
   std::string token_;
   std::vector<CK_MECHANISM_TYPE> mechanisms_;
+  // Private/secret key handles found by label (without their public half),
+  // so that signing does not search the token before every signature. Each
+  // use checks the handle still names that key (StillResolves), so a key
+  // destroyed or replaced through another session or process is looked up
+  // again; Generate, Destroy and ZeroizeKeys through this store clear it.
+  std::map<std::string, KeyObjects, std::less<>> resolved_;
 };
 
 std::string_view Pkcs11KeyStore::MissingMechanism(KeyType type) const {
@@ -373,6 +388,8 @@ StatusOr<KeyObjects> Pkcs11KeyStore::Describe(CK_OBJECT_HANDLE object, CK_OBJECT
                                               std::string label, bool with_public) {
   KeyObjects key;
   key.secret = object;
+  key.object_class = object_class;
+  CUSTOS_ASSIGN_OR_RETURN(key.key_type, GetUlong(object, CKA_KEY_TYPE));
   CUSTOS_ASSIGN_OR_RETURN(key.info.type, Classify(object, object_class));
   CUSTOS_ASSIGN_OR_RETURN(key.info.extractable, GetBool(object, CKA_EXTRACTABLE));
   key.info.label = std::move(label);
@@ -388,7 +405,31 @@ StatusOr<KeyObjects> Pkcs11KeyStore::Describe(CK_OBJECT_HANDLE object, CK_OBJECT
   return key;
 }
 
+bool Pkcs11KeyStore::StillResolves(const KeyObjects& key, std::string_view label) {
+  std::vector<char> name(label.size());
+  CK_OBJECT_CLASS object_class = CKO_DATA;
+  CK_KEY_TYPE key_type = CKK_VENDOR_DEFINED;
+  std::array<CK_ATTRIBUTE, 3> attributes = {CK_ATTRIBUTE{CKA_LABEL, name.data(), name.size()},
+                                            Attr(CKA_CLASS, object_class),
+                                            Attr(CKA_KEY_TYPE, key_type)};
+  // A longer label fails with CKR_BUFFER_TOO_SMALL, a destroyed object with
+  // CKR_OBJECT_HANDLE_INVALID.
+  if (f_->C_GetAttributeValue(session_.handle(), key.secret, attributes.data(),
+                              attributes.size()) != CKR_OK) {
+    return false;
+  }
+  return attributes[0].ulValueLen == label.size() &&
+         std::equal(label.begin(), label.end(), name.begin()) && object_class == key.object_class &&
+         key_type == key.key_type;
+}
+
 StatusOr<KeyObjects> Pkcs11KeyStore::Resolve(std::string_view label, bool with_public) {
+  if (!with_public) {
+    if (auto it = resolved_.find(label); it != resolved_.end()) {
+      if (StillResolves(it->second, label)) return it->second;
+      resolved_.erase(it);
+    }
+  }
   for (CK_OBJECT_CLASS object_class : {CKO_PRIVATE_KEY, CKO_SECRET_KEY}) {
     CUSTOS_ASSIGN_OR_RETURN(
         const std::vector<CK_OBJECT_HANDLE> found,
@@ -398,6 +439,11 @@ StatusOr<KeyObjects> Pkcs11KeyStore::Resolve(std::string_view label, bool with_p
         Describe(found.front(), object_class, std::string(label), with_public);
     if (!key.ok() && key.status().code() == StatusCode::kFailedPrecondition) {
       return FailedPreconditionError(KeyName(label) + " is " + std::string(key.status().message()));
+    }
+    if (key.ok()) {
+      KeyObjects cached = *key;
+      cached.public_key = CK_INVALID_HANDLE;
+      resolved_.insert_or_assign(std::string(label), std::move(cached));
     }
     return key;
   }
@@ -427,6 +473,7 @@ Status Pkcs11KeyStore::CheckLabel(std::string_view label) const {
 
 StatusOr<KeyInfo> Pkcs11KeyStore::Generate(KeyType type, std::string_view label) {
   CUSTOS_RETURN_IF_ERROR(CheckLabel(label));
+  resolved_.clear();
   if (const std::string_view missing = MissingMechanism(type); !missing.empty()) {
     return UnimplementedError("key type '" + std::string(KeyTypeName(type)) +
                               "' is not supported by token '" + token_ + "': module " +
@@ -512,7 +559,9 @@ StatusOr<std::vector<KeyInfo>> Pkcs11KeyStore::List() {
 }
 
 Status Pkcs11KeyStore::Destroy(std::string_view label) {
+  resolved_.clear();
   CUSTOS_ASSIGN_OR_RETURN(const KeyObjects key, Resolve(label));
+  resolved_.clear();
   if (key.public_key != CK_INVALID_HANDLE) {
     CUSTOS_RETURN_IF_ERROR(CkError(f_->C_DestroyObject(session_.handle(), key.public_key),
                                    "C_DestroyObject for the public half of " + KeyName(label)));
@@ -763,6 +812,7 @@ StatusOr<uint64_t> Pkcs11KeyStore::IncrementCounter(std::string_view name) {
 }
 
 StatusOr<std::size_t> Pkcs11KeyStore::ZeroizeKeys() {
+  resolved_.clear();
   std::size_t destroyed = 0;
   Status first_error;
   for (CK_OBJECT_CLASS object_class : {CKO_PRIVATE_KEY, CKO_SECRET_KEY, CKO_PUBLIC_KEY}) {

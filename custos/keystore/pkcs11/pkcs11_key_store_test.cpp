@@ -162,6 +162,50 @@ TEST_F(Pkcs11KeyStoreTest, EcdsaP256SignsAndVerifiesInsideTheToken) {
   EXPECT_FALSE(OpenSslVerifyEcdsa(*spki, tampered, *signature));
 }
 
+// The store remembers key handles between signatures; a key destroyed or
+// replaced through another session must not be used through a stale handle.
+TEST_F(Pkcs11KeyStoreTest, SignsWithTheKeyTheLabelNamesNowAfterChangesInAnotherSession) {
+  ASSERT_THAT(store_->Generate(KeyType::kEcdsaP256, "ca"), IsOk());
+  auto first_public = store_->ExportPublicKey("ca");
+  ASSERT_THAT(first_public, IsOk());
+  auto signature = store_->Sign("ca", kMessage);  // the handle is now cached
+  ASSERT_THAT(signature, IsOk());
+  EXPECT_TRUE(OpenSslVerifyEcdsa(*first_public, kMessage, *signature));
+
+  auto other = OpenPkcs11KeyStore(token_->uri());
+  ASSERT_THAT(other, IsOk());
+  ASSERT_THAT((*other)->Destroy("ca"), IsOk());
+  EXPECT_THAT(store_->Sign("ca", kMessage), StatusIs(StatusCode::kNotFound, HasSubstr("'ca'")));
+  EXPECT_THAT(store_->Find("ca"), StatusIs(StatusCode::kNotFound));
+
+  // Re-created with another type under the same label.
+  ASSERT_THAT((*other)->Generate(KeyType::kEd25519, "ca"), IsOk());
+  EXPECT_THAT(store_->Find("ca"),
+              IsOkAndHolds(::testing::Field(&KeyInfo::type, KeyType::kEd25519)));
+  signature = store_->Sign("ca", kMessage);
+  ASSERT_THAT(signature, IsOk());
+  auto second_public = (*other)->ExportPublicKey("ca");
+  ASSERT_THAT(second_public, IsOk());
+  EXPECT_TRUE(OpenSslVerifyEd25519(*second_public, kMessage, *signature));
+
+  // Replaced again, same type: signatures come from the new key.
+  ASSERT_THAT((*other)->Destroy("ca"), IsOk());
+  ASSERT_THAT((*other)->Generate(KeyType::kEd25519, "ca"), IsOk());
+  auto third_public = (*other)->ExportPublicKey("ca");
+  ASSERT_THAT(third_public, IsOk());
+  ASSERT_NE(*third_public, *second_public);
+  signature = store_->Sign("ca", kMessage);
+  ASSERT_THAT(signature, IsOk());
+  EXPECT_TRUE(OpenSslVerifyEd25519(*third_public, kMessage, *signature));
+
+  // Destroyed through this store, then a label that is a prefix of another.
+  ASSERT_THAT(store_->Destroy("ca"), IsOk());
+  EXPECT_THAT(store_->Sign("ca", kMessage), StatusIs(StatusCode::kNotFound));
+  ASSERT_THAT(store_->Generate(KeyType::kEcdsaP256, "ca-2"), IsOk());
+  EXPECT_THAT(store_->Sign("ca", kMessage), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(store_->Sign("ca-2", kMessage), IsOk());
+}
+
 TEST_F(Pkcs11KeyStoreTest, Ed25519SignaturesCheckWithOpenSsl) {
   ASSERT_THAT(store_->Generate(KeyType::kEd25519, "ed"), IsOk());
   auto signature = store_->Sign("ed", kMessage);
