@@ -5,6 +5,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <mutex>
 #include <utility>
 
 #include "custos/core/hex.h"
@@ -60,6 +61,22 @@ std::string DeviceUri(std::string_view device_id) {
   return std::string(kDeviceUriPrefix) + std::string(device_id);
 }
 
+struct Certificate::Native {
+  std::once_flag parsed;
+  internal::X509Ptr x509;
+};
+
+X509* Certificate::native() const {
+  if (native_ == nullptr) return nullptr;
+  std::call_once(native_->parsed, [this] {
+    if (native_->x509 != nullptr) return;
+    const unsigned char* in = der_.data();
+    native_->x509.reset(d2i_X509(nullptr, &in, static_cast<long>(der_.size())));
+    if (native_->x509 == nullptr) internal::TakeOpenSslReason();
+  });
+  return native_->x509.get();
+}
+
 StatusOr<Certificate> Certificate::FromDer(std::span<const uint8_t> der) {
   if (der.empty()) return InvalidArgumentError("certificate is empty");
   if (der.size() > kMaxCertificateBytes) {
@@ -74,13 +91,27 @@ StatusOr<Certificate> Certificate::FromDer(std::span<const uint8_t> der) {
   if (in != der.data() + der.size()) {
     return InvalidArgumentError("certificate has trailing bytes after the DER");
   }
-  if (X509_get_version(x509.get()) != X509_VERSION_3) {
+  const EVP_PKEY* pkey = X509_get0_pubkey(x509.get());
+  if (pkey == nullptr) {
+    internal::TakeOpenSslReason();
+    return InvalidArgumentError("certificate public key is malformed or unsupported");
+  }
+  CUSTOS_ASSIGN_OR_RETURN(Certificate cert, FromFields(x509.get(), pkey, der));
+  // Already parsed: native() returns this object.
+  cert.native_->x509 = std::move(x509);
+  return cert;
+}
+
+StatusOr<Certificate> Certificate::FromFields(X509* x509, const EVP_PKEY* public_key,
+                                              std::span<const uint8_t> der) {
+  if (X509_get_version(x509) != X509_VERSION_3) {
     return InvalidArgumentError("certificate is not X.509 version 3");
   }
 
   Certificate cert;
+  cert.native_ = std::make_shared<Native>();
   cert.der_.assign(der.begin(), der.end());
-  const X509_NAME* subject = X509_get_subject_name(x509.get());
+  const X509_NAME* subject = X509_get_subject_name(x509);
   CUSTOS_ASSIGN_OR_RETURN(
       cert.subject_common_name_,
       internal::NameEntryText(subject, NID_commonName, "subject CN", kMaxNameLength));
@@ -88,12 +119,12 @@ StatusOr<Certificate> Certificate::FromDer(std::span<const uint8_t> der) {
       cert.subject_organization_,
       internal::NameEntryText(subject, NID_organizationName, "subject O", kMaxNameLength));
   cert.subject_name_ = internal::NameToString(subject);
-  cert.issuer_name_ = internal::NameToString(X509_get_issuer_name(x509.get()));
+  cert.issuer_name_ = internal::NameToString(X509_get_issuer_name(x509));
 
   int critical = 0;
   std::unique_ptr<GENERAL_NAMES, OpenSslDeleter<GENERAL_NAMES_free>> san(
       static_cast<GENERAL_NAMES*>(
-          X509_get_ext_d2i(x509.get(), NID_subject_alt_name, &critical, nullptr)));
+          X509_get_ext_d2i(x509, NID_subject_alt_name, &critical, nullptr)));
   if (san == nullptr && critical != -1) {
     internal::TakeOpenSslReason();
     return InvalidArgumentError("certificate SAN extension is malformed or repeated");
@@ -109,35 +140,29 @@ StatusOr<Certificate> Certificate::FromDer(std::span<const uint8_t> der) {
   if (!device_id.ok()) return Annotate(device_id.status(), "certificate");
   cert.device_id_ = *std::move(device_id);
 
-  cert.serial_hex_ = internal::SerialToHex(X509_get0_serialNumber(x509.get()));
-  CUSTOS_ASSIGN_OR_RETURN(cert.not_before_, internal::TimeToUnix(X509_get0_notBefore(x509.get())));
-  CUSTOS_ASSIGN_OR_RETURN(cert.not_after_, internal::TimeToUnix(X509_get0_notAfter(x509.get())));
+  cert.serial_hex_ = internal::SerialToHex(X509_get0_serialNumber(x509));
+  CUSTOS_ASSIGN_OR_RETURN(cert.not_before_, internal::TimeToUnix(X509_get0_notBefore(x509)));
+  CUSTOS_ASSIGN_OR_RETURN(cert.not_after_, internal::TimeToUnix(X509_get0_notAfter(x509)));
 
   // X509_get_extension_flags parses the extensions custos reads (basic
   // constraints, key usage, key ids) and flags malformed ones.
-  const uint32_t flags = X509_get_extension_flags(x509.get());
+  const uint32_t flags = X509_get_extension_flags(x509);
   if ((flags & EXFLAG_INVALID) != 0) {
     internal::TakeOpenSslReason();
     return InvalidArgumentError("certificate has a malformed or repeated extension");
   }
   cert.is_ca_ = (flags & EXFLAG_CA) != 0;
-  cert.path_length_ = cert.is_ca_ ? static_cast<int>(X509_get_pathlen(x509.get())) : -1;
-  cert.subject_key_id_ = SubjectKeyIdHex(x509.get());
-  cert.authority_key_id_ = AuthorityKeyIdHex(x509.get());
+  cert.path_length_ = cert.is_ca_ ? static_cast<int>(X509_get_pathlen(x509)) : -1;
+  cert.subject_key_id_ = SubjectKeyIdHex(x509);
+  cert.authority_key_id_ = AuthorityKeyIdHex(x509);
 
-  const EVP_PKEY* pkey = X509_get0_pubkey(x509.get());
-  if (pkey == nullptr) {
-    internal::TakeOpenSslReason();
-    return InvalidArgumentError("certificate public key is malformed or unsupported");
-  }
   // The SubjectPublicKeyInfo as it is in the certificate (plain ASN.1; no
   // re-encoding of the key through OpenSSL's encoders).
-  CUSTOS_ASSIGN_OR_RETURN(
-      cert.public_key_,
-      internal::EncodeDer<X509_PUBKEY>(X509_get_X509_PUBKEY(x509.get()), i2d_X509_PUBKEY,
-                                       "SubjectPublicKeyInfo encoding"));
-  cert.key_algorithm_ = internal::KeyAlgorithmName(pkey);
-  cert.signature_algorithm_ = internal::SignatureAlgorithmName(X509_get_signature_nid(x509.get()));
+  CUSTOS_ASSIGN_OR_RETURN(cert.public_key_, internal::EncodeDer<X509_PUBKEY>(
+                                                X509_get_X509_PUBKEY(x509), i2d_X509_PUBKEY,
+                                                "SubjectPublicKeyInfo encoding"));
+  cert.key_algorithm_ = internal::KeyAlgorithmName(public_key);
+  cert.signature_algorithm_ = internal::SignatureAlgorithmName(X509_get_signature_nid(x509));
 
   unsigned int digest_length = 0;
   if (EVP_Digest(der.data(), der.size(), cert.fingerprint_sha256_.data(), &digest_length,
@@ -145,7 +170,6 @@ StatusOr<Certificate> Certificate::FromDer(std::span<const uint8_t> der) {
       digest_length != cert.fingerprint_sha256_.size()) {
     return internal::OpenSslFailure("SHA-256 of the certificate");
   }
-  cert.x509_ = std::shared_ptr<X509>(x509.release(), OpenSslDeleter<X509_free>());
   return cert;
 }
 

@@ -48,6 +48,9 @@ Status ValidateDeviceId(std::string_view device_id);
 // "urn:custos:device:<device_id>" (no validation).
 std::string DeviceUri(std::string_view device_id);
 
+struct CertificateTemplate;
+struct SigningKey;
+
 class Certificate {
  public:
   // Parses one DER certificate (no trailing bytes). InvalidArgument naming
@@ -112,13 +115,27 @@ class Certificate {
 
   // The parsed OpenSSL object, owned by this Certificate (and its copies).
   // Do not modify it. For the other files of custos/identity and for callers
-  // that hand certificates to OpenSSL (TLS).
-  X509* native() const { return x509_.get(); }
+  // that hand certificates to OpenSSL (TLS). A certificate just issued by
+  // IssueCertificate is parsed from der() on the first call (thread-safe);
+  // null only if that parse fails, which it does not for DER OpenSSL wrote.
+  X509* native() const;
 
  private:
-  Certificate() = default;
+  // The OpenSSL object behind native(), shared by copies.
+  struct Native;
 
-  std::shared_ptr<X509> x509_;
+  Certificate() = default;
+  // The fields of `x509` (whose DER is `der`) with public key `public_key`,
+  // without keeping `x509` (native() parses `der` when first asked).
+  static StatusOr<Certificate> FromFields(X509* x509, const EVP_PKEY* public_key,
+                                          std::span<const uint8_t> der);
+  // IssueCertificate builds its result with FromFields from the object it
+  // signed instead of parsing the DER back.
+  friend StatusOr<Certificate> IssueCertificate(const CertificateTemplate& tmpl,
+                                                const Certificate* issuer,
+                                                const SigningKey& issuer_key);
+
+  std::shared_ptr<Native> native_;
   std::vector<uint8_t> der_;
   std::string subject_common_name_;
   std::string subject_organization_;

@@ -306,9 +306,12 @@ StatusOr<Certificate> IssueCertificate(const CertificateTemplate& tmpl, const Ce
   CUSTOS_ASSIGN_OR_RETURN(const std::vector<uint8_t> der,
                           internal::EncodeDer<X509>(x509.get(), i2d_X509, "certificate encoding"));
 
-  StatusOr<Certificate> cert = Certificate::FromDer(der);
+  // The fields come from the object just signed; its OpenSSL form is parsed
+  // from `der` only if someone asks for native() (a key decoder saved per
+  // device certificate).
+  StatusOr<Certificate> cert = Certificate::FromFields(x509.get(), subject_key.get(), der);
   if (!cert.ok()) {
-    return InternalError("issued certificate does not parse back: " +
+    return InternalError("issued certificate is not readable: " +
                          std::string(cert.status().message()));
   }
   return cert;

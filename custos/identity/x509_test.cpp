@@ -1,8 +1,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <openssl/x509.h>
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "custos/core/hex.h"
@@ -161,6 +163,40 @@ TEST_F(X509Test, FingerprintIsSha256OfDer) {
       hex.push_back(static_cast<char>(std::tolower(c)));
   }
   EXPECT_EQ(hex, HexEncode(cert->fingerprint_sha256()));
+}
+
+// An issued certificate is not parsed back; its OpenSSL object is parsed on
+// first use, once, and matches what FromDer gives.
+TEST_F(X509Test, IssuedCertificateHasTheFieldsAndNativeObjectOfItsDer) {
+  auto cert = IssueCertificate(DeviceTemplate("dev-native"), &root_->cert, root_->key);
+  ASSERT_THAT(cert, IsOk());
+  auto parsed = Certificate::FromDer(cert->der());
+  ASSERT_THAT(parsed, IsOk());
+  EXPECT_EQ(cert->subject_name(), parsed->subject_name());
+  EXPECT_EQ(cert->issuer_name(), parsed->issuer_name());
+  EXPECT_EQ(cert->device_id(), parsed->device_id());
+  EXPECT_EQ(cert->san_uris(), parsed->san_uris());
+  EXPECT_EQ(cert->serial_hex(), parsed->serial_hex());
+  EXPECT_EQ(cert->not_before(), parsed->not_before());
+  EXPECT_EQ(cert->not_after(), parsed->not_after());
+  EXPECT_EQ(cert->is_ca(), parsed->is_ca());
+  EXPECT_EQ(cert->public_key(), parsed->public_key());
+  EXPECT_EQ(cert->key_algorithm(), parsed->key_algorithm());
+  EXPECT_EQ(cert->signature_algorithm(), parsed->signature_algorithm());
+  EXPECT_EQ(cert->subject_key_id(), parsed->subject_key_id());
+  EXPECT_EQ(cert->authority_key_id(), parsed->authority_key_id());
+  EXPECT_EQ(cert->fingerprint_sha256(), parsed->fingerprint_sha256());
+
+  const Certificate copy = *cert;
+  X509* from_thread = nullptr;
+  std::thread other([&] { from_thread = copy.native(); });
+  X509* here = cert->native();
+  other.join();
+  ASSERT_NE(here, nullptr);
+  EXPECT_EQ(here, from_thread);  // one object, shared by copies
+  EXPECT_NE(X509_get0_pubkey(here), nullptr);
+  EXPECT_EQ(X509_cmp(here, parsed->native()), 0);
+  EXPECT_EQ(X509_verify(here, X509_get0_pubkey(root_->cert.native())), 1);
 }
 
 TEST_F(X509Test, OpensslCommandLineAcceptsTheChain) {
