@@ -11,6 +11,8 @@ PACKAGES=(
   libabsl-dev libssl-dev openssl nlohmann-json3-dev
   # key storage: PKCS#11 (SoftHSM2, p11-kit's pkcs11.h), TPM 2.0 (tpm2-tss, swtpm)
   softhsm2 libp11-kit-dev libtss2-dev swtpm swtpm-tools
+  # control plane: SQLite, HTTPS (cpp-httplib), MQTT (mosquitto broker, libmosquitto, plug-in headers)
+  libsqlite3-dev libcpp-httplib-dev mosquitto libmosquitto-dev mosquitto-dev
   # tests, benchmarks, constant-time check
   libgtest-dev libgmock-dev libbenchmark-dev valgrind
 )
