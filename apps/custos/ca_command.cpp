@@ -35,7 +35,7 @@ nlohmann::json CertSummary(const Certificate& c) {
           {"fingerprint_sha256", HexEncode(c.fingerprint_sha256())}};
 }
 
-int PrintCa(const IdentityContext& ctx, const FleetCa& ca, const std::string& store_uri,
+int PrintCa(const CommandContext& ctx, const FleetCa& ca, const std::string& store_uri,
             const std::string& data_dir) {
   if (ctx.flags.Has("json")) {
     nlohmann::json out = {{"name", ca.name()},
@@ -60,12 +60,12 @@ int PrintCa(const IdentityContext& ctx, const FleetCa& ca, const std::string& st
 
 // --- init ---------------------------------------------------------------------
 
-int Init(IdentityContext& ctx) {
+int Init(CommandContext& ctx) {
   int rc = kExitOk;
   std::optional<std::string> data = RequireFlag(ctx, "data", rc);
   if (!data) return rc;
   StatusOr<keystore::KeyType> type = IdentityKeyType(ctx, keystore::KeyType::kEcdsaP256);
-  if (!type.ok()) return IdentityUsageError(ctx, std::string(type.status().message()));
+  if (!type.ok()) return UsageError(ctx, std::string(type.status().message()));
   identity::CaOptions options;
   options.name = ctx.flags.Get("name").value_or("custos fleet");
   options.key_type = *type;
@@ -73,23 +73,23 @@ int Init(IdentityContext& ctx) {
     char* end = nullptr;
     const long value = std::strtol(days->c_str(), &end, 10);
     if (days->empty() || *end != '\0' || value < 1 || value > 3650) {
-      return IdentityUsageError(ctx, "--device-days: expected 1..3650, got '" + *days + "'");
+      return UsageError(ctx, "--device-days: expected 1..3650, got '" + *days + "'");
     }
     options.device_validity_seconds = value * 24 * 3600;
   }
 
   const std::string dir = std::filesystem::absolute(*data).lexically_normal().string();
   if (std::filesystem::exists(dir + "/" + std::string(identity::kCaDocument))) {
-    return IdentityFailure(ctx, "a CA already exists in " + dir);
+    return Failure(ctx, "a CA already exists in " + dir);
   }
   const bool made_dir = ::mkdir(dir.c_str(), 0700) == 0;
-  if (!made_dir && errno != EEXIST) return IdentityFailure(ctx, "cannot create " + dir);
+  if (!made_dir && errno != EEXIST) return Failure(ctx, "cannot create " + dir);
   bool made_token = false;
   // Undo what this command created when it fails: nothing partial is left.
   auto fail = [&](const Status& status) {
     if (made_token) std::filesystem::remove_all(dir + "/token");
     if (made_dir) std::filesystem::remove_all(dir);
-    return IdentityErrorExit(ctx, status);
+    return ErrorExit(ctx, status);
   };
 
   std::string store_uri;
@@ -121,22 +121,22 @@ int Init(IdentityContext& ctx) {
 
 // --- rotate ---------------------------------------------------------------------
 
-int Rotate(IdentityContext& ctx) {
+int Rotate(CommandContext& ctx) {
   int rc = kExitOk;
   std::optional<std::string> data = RequireFlag(ctx, "data", rc);
   if (!data) return rc;
   StatusOr<std::unique_ptr<FleetCa>> ca = OpenCaFolder(*data);
-  if (!ca.ok()) return IdentityErrorExit(ctx, ca.status());
+  if (!ca.ok()) return ErrorExit(ctx, ca.status());
   StatusOr<keystore::KeyType> type = IdentityKeyType(ctx, (*ca)->key_type());
-  if (!type.ok()) return IdentityUsageError(ctx, std::string(type.status().message()));
+  if (!type.ok()) return UsageError(ctx, std::string(type.status().message()));
   const Certificate old_root = (*ca)->root();
   const Certificate old_issuing = (*ca)->issuing();
   const bool root = ctx.flags.Has("root");
   Status rotated =
       root ? (*ca)->RotateRootCa(NowSeconds(), *type) : (*ca)->RotateIssuingCa(NowSeconds(), *type);
-  if (!rotated.ok()) return IdentityErrorExit(ctx, rotated);
+  if (!rotated.ok()) return ErrorExit(ctx, rotated);
   if (Status trust = WriteCaTrustFiles(*data, **ca); !trust.ok()) {
-    return IdentityErrorExit(ctx, trust);
+    return ErrorExit(ctx, trust);
   }
   if (ctx.flags.Has("json")) {
     nlohmann::json out = {{"root", CertSummary((*ca)->root())},
@@ -160,19 +160,19 @@ int Rotate(IdentityContext& ctx) {
 
 // --- crl ---------------------------------------------------------------------
 
-int Crl(IdentityContext& ctx) {
+int Crl(CommandContext& ctx) {
   int rc = kExitOk;
   std::optional<std::string> data = RequireFlag(ctx, "data", rc);
   if (!data) return rc;
   StatusOr<std::unique_ptr<FleetCa>> ca = OpenCaFolder(*data);
-  if (!ca.ok()) return IdentityErrorExit(ctx, ca.status());
+  if (!ca.ok()) return ErrorExit(ctx, ca.status());
   StatusOr<std::vector<identity::Crl>> crls = (*ca)->IssueCrls(NowSeconds());
-  if (!crls.ok()) return IdentityErrorExit(ctx, crls.status());
+  if (!crls.ok()) return ErrorExit(ctx, crls.status());
   std::string pem;
   for (const identity::Crl& crl : *crls) pem += crl.ToPem();
   const std::string out = ctx.flags.Get("out").value_or("");
   if (Status written = WriteOutput(out, pem); !written.ok()) {
-    return IdentityErrorExit(ctx, written);
+    return ErrorExit(ctx, written);
   }
   if (!out.empty() && out != "-") {
     std::size_t entries = 0;
@@ -185,23 +185,23 @@ int Crl(IdentityContext& ctx) {
 
 // --- trust-manufacturer ---------------------------------------------------------
 
-int TrustManufacturer(IdentityContext& ctx) {
+int TrustManufacturer(CommandContext& ctx) {
   int rc = kExitOk;
   std::optional<std::string> data = RequireFlag(ctx, "data", rc);
   if (!data) return rc;
   std::optional<std::string> root_path = RequireFlag(ctx, "root", rc);
   if (!root_path) return rc;
   StatusOr<std::string> pem = ReadTextFile(*root_path, identity::kMaxCertificateBytes);
-  if (!pem.ok()) return IdentityUsageError(ctx, "--root: " + std::string(pem.status().message()));
+  if (!pem.ok()) return UsageError(ctx, "--root: " + std::string(pem.status().message()));
   StatusOr<std::vector<Certificate>> roots = identity::ParseCertificatePemBundle(*pem);
   if (!roots.ok()) {
-    return IdentityUsageError(ctx, "--root: " + std::string(roots.status().message()));
+    return UsageError(ctx, "--root: " + std::string(roots.status().message()));
   }
   StatusOr<std::unique_ptr<FleetCa>> ca = OpenCaFolder(*data);
-  if (!ca.ok()) return IdentityErrorExit(ctx, ca.status());
+  if (!ca.ok()) return ErrorExit(ctx, ca.status());
   for (const Certificate& root : *roots) {
     if (Status trusted = (*ca)->TrustManufacturerRoot(root); !trusted.ok()) {
-      return IdentityErrorExit(ctx, trusted);
+      return ErrorExit(ctx, trusted);
     }
     std::cout << "Trusting manufacturer root " << root.subject_name() << " for zero-touch "
               << "enrollment\n";
@@ -211,7 +211,7 @@ int TrustManufacturer(IdentityContext& ctx) {
 
 // --- issue ---------------------------------------------------------------------
 
-int Issue(IdentityContext& ctx) {
+int Issue(CommandContext& ctx) {
   int rc = kExitOk;
   std::optional<std::string> data = RequireFlag(ctx, "data", rc);
   if (!data) return rc;
@@ -219,20 +219,20 @@ int Issue(IdentityContext& ctx) {
   if (!request_path) return rc;
   StatusOr<std::string> request = ReadTextFile(*request_path, identity::kMaxMessageBytes);
   if (!request.ok()) {
-    return IdentityUsageError(ctx, "--request: " + std::string(request.status().message()));
+    return UsageError(ctx, "--request: " + std::string(request.status().message()));
   }
   StatusOr<std::unique_ptr<FleetCa>> ca = OpenCaFolder(*data);
-  if (!ca.ok()) return IdentityErrorExit(ctx, ca.status());
+  if (!ca.ok()) return ErrorExit(ctx, ca.status());
   StatusOr<std::string> response = (*ca)->HandleMessage(*request, NowSeconds());
-  if (!response.ok()) return IdentityErrorExit(ctx, response.status());
+  if (!response.ok()) return ErrorExit(ctx, response.status());
   if (Status written = WriteOutput(ctx.flags.Get("out").value_or(""), *response + "\n");
       !written.ok()) {
-    return IdentityErrorExit(ctx, written);
+    return ErrorExit(ctx, written);
   }
   return kExitOk;
 }
 
-std::vector<IdentitySubcommand> Subcommands() {
+std::vector<Subcommand> Subcommands() {
   return {
       {"init",
        "custos ca init --data DIR [--store URI] [--name NAME] [--key-type ecdsa-p256|ed25519] "

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "apps/custos/commands.h"
-#include "apps/custos/flags.h"
+#include "apps/custos/subcommand.h"
 #include "custos/core/hex.h"
 #include "custos/core/secret_bytes.h"
 #include "custos/crypto/envelope.h"
@@ -37,31 +37,12 @@ using lwc::AlgorithmRegistry;
 constexpr std::size_t kMaxStreamBytes = std::size_t{1} << 30;
 
 // The context of one subcommand run: its name for messages, and its flags.
-struct Context {
-  std::string command;  // e.g. "crypto aead-seal"
-  Flags flags;
+// A crypto subcommand's context: the common one plus the algorithm registry.
+struct Context : CommandContext {
   std::shared_ptr<const AlgorithmRegistry> registry;
 };
 
-int UsageError(const Context& ctx, std::string_view message) {
-  std::cerr << "custos " << ctx.command << ": " << message << "\n"
-            << "Try 'custos " << ctx.command << " --help'.\n";
-  return kExitUsage;
-}
-
-int Failure(const Context& ctx, std::string_view message) {
-  std::cerr << "custos " << ctx.command << ": " << message << "\n";
-  return kExitFailure;
-}
-
 std::string MessageOf(const Status& status) { return std::string(status.message()); }
-
-// Reads a required flag; on absence prints a usage error and returns nullopt.
-std::optional<std::string> Require(const Context& ctx, std::string_view name, int& exit_code) {
-  std::optional<std::string> value = ctx.flags.Get(name);
-  if (!value.has_value()) exit_code = UsageError(ctx, "missing --" + std::string(name));
-  return value;
-}
 
 // Decodes a hex flag; a missing optional flag gives an empty value.
 std::optional<std::vector<uint8_t>> HexFlag(const Context& ctx, std::string_view name,
@@ -391,7 +372,7 @@ int Keygen(Context& ctx) {
 
 int Rotate(Context& ctx) {
   int rc = kExitOk;
-  std::optional<std::string> path = Require(ctx, "key-file", rc);
+  std::optional<std::string> path = RequireFlag(ctx, "key-file", rc);
   if (!path) return rc;
   const AlgorithmInfo* info = AlgFlag(ctx, {AlgorithmKind::kAead}, rc, "ascon-aead128");
   if (info == nullptr) return rc;
@@ -438,7 +419,7 @@ Status WriteStdout(std::span<const uint8_t> data) {
 
 int SealOrOpen(Context& ctx, bool seal) {
   int rc = kExitOk;
-  std::optional<std::string> path = Require(ctx, "key-file", rc);
+  std::optional<std::string> path = RequireFlag(ctx, "key-file", rc);
   if (!path) return rc;
   const AlgorithmInfo* info = AlgFlag(ctx, {AlgorithmKind::kAead}, rc, "ascon-aead128");
   if (info == nullptr) return rc;
@@ -522,13 +503,15 @@ int Bench(Context& ctx) {
 
 // --- dispatch --------------------------------------------------------------------
 
-struct Subcommand {
-  std::string name;
-  std::string usage;
-  std::string summary;
-  std::vector<FlagSpec> flags;
-  std::function<int(Context&)> run;
-};
+// Runs `body` with the default algorithm registry.
+std::function<int(CommandContext&)> WithRegistry(std::function<int(Context&)> body) {
+  return [body = std::move(body)](CommandContext& base) {
+    StatusOr<std::shared_ptr<const AlgorithmRegistry>> registry = crypto::NewDefaultRegistry();
+    if (!registry.ok()) return Failure(base, MessageOf(registry.status()));
+    Context ctx{base, *std::move(registry)};
+    return body(ctx);
+  };
+}
 
 std::vector<Subcommand> Subcommands() {
   const FlagSpec json{"json", false, "print JSON"};
@@ -537,7 +520,7 @@ std::vector<Subcommand> Subcommands() {
        "custos crypto list [--json]",
        "Lists every algorithm: name, numeric id, kind, key/nonce/tag/output sizes in bytes.",
        {json},
-       List},
+       WithRegistry(List)},
       {"aead-seal",
        "custos crypto aead-seal --alg NAME --key HEX --nonce HEX [--ad HEX] --msg HEX",
        "Encrypts with an explicit nonce and prints the hex of ciphertext||tag.\n"
@@ -547,7 +530,7 @@ std::vector<Subcommand> Subcommands() {
         {"nonce", true, "nonce", "HEX"},
         {"ad", true, "associated data (default: none)", "HEX"},
         {"msg", true, "plaintext", "HEX"}},
-       [](Context& ctx) { return Aead(ctx, true); }},
+       WithRegistry([](Context& ctx) { return Aead(ctx, true); })},
       {"aead-open",
        "custos crypto aead-open --alg NAME --key HEX --nonce HEX [--ad HEX] --ct HEX",
        "Verifies and decrypts ciphertext||tag and prints the plaintext hex.\n"
@@ -557,7 +540,7 @@ std::vector<Subcommand> Subcommands() {
         {"nonce", true, "nonce", "HEX"},
         {"ad", true, "associated data (default: none)", "HEX"},
         {"ct", true, "ciphertext||tag", "HEX"}},
-       [](Context& ctx) { return Aead(ctx, false); }},
+       WithRegistry([](Context& ctx) { return Aead(ctx, false); })},
       {"hash",
        "custos crypto hash --alg NAME --msg HEX [--out-len BYTES] [--custom HEX]",
        "Prints the digest (hash) or output (XOF) hex.",
@@ -565,14 +548,14 @@ std::vector<Subcommand> Subcommands() {
         {"msg", true, "message", "HEX"},
         {"out-len", true, "XOF output length (default 32)", "BYTES"},
         {"custom", true, "customization string (ascon-cxof128)", "HEX"}},
-       HashCommand},
+       WithRegistry(HashCommand)},
       {"mac",
        "custos crypto mac --alg NAME --key HEX --msg HEX",
        "Prints the MAC tag hex.",
        {{"alg", true, "a MAC (see 'custos crypto list')", "NAME"},
         {"key", true, "key", "HEX"},
         {"msg", true, "message", "HEX"}},
-       MacCommand},
+       WithRegistry(MacCommand)},
       {"block",
        "custos crypto block --alg NAME --key HEX --block HEX [--decrypt]",
        "Encrypts (or decrypts) one block and prints it in hex. Bytes are in the order of the\n"
@@ -581,7 +564,7 @@ std::vector<Subcommand> Subcommands() {
         {"key", true, "key", "HEX"},
         {"block", true, "one block", "HEX"},
         {"decrypt", false, "decrypt instead of encrypt"}},
-       Block},
+       WithRegistry(Block)},
       {"stream",
        "custos crypto stream --alg NAME --key HEX --iv HEX --len BYTES",
        "Prints the first BYTES bytes of keystream in hex.",
@@ -589,20 +572,20 @@ std::vector<Subcommand> Subcommands() {
         {"key", true, "key", "HEX"},
         {"iv", true, "IV", "HEX"},
         {"len", true, "keystream length", "BYTES"}},
-       Stream},
+       WithRegistry(Stream)},
       {"keygen",
        "custos crypto keygen [--alg NAME] [--out FILE]",
        "Creates a keyset with one random key (default ascon-aead128) and prints it as JSON,\n"
        "or writes it to FILE with mode 0600. The file holds the key in clear: guard it.",
        {{"alg", true, "an AEAD (default ascon-aead128)", "NAME"},
         {"out", true, "write to this file (must not exist)", "FILE"}},
-       Keygen},
+       WithRegistry(Keygen)},
       {"rotate",
        "custos crypto rotate --key-file FILE [--alg NAME]",
        "Adds a new random primary key to a keyset file; old keys still open old messages.",
        {{"key-file", true, "keyset file (JSON)", "FILE"},
         {"alg", true, "algorithm of the new key (default ascon-aead128)", "NAME"}},
-       Rotate},
+       WithRegistry(Rotate)},
       {"seal",
        "custos crypto seal --key-file FILE [--alg NAME] [--ad HEX] < in > out",
        "Encrypts standard input into a self-describing envelope (docs/formats/envelope.md)\n"
@@ -611,7 +594,7 @@ std::vector<Subcommand> Subcommands() {
        {{"key-file", true, "keyset or hex key file", "FILE"},
         {"alg", true, "algorithm of a bare hex key (default ascon-aead128)", "NAME"},
         {"ad", true, "associated data, not stored in the envelope", "HEX"}},
-       [](Context& ctx) { return SealOrOpen(ctx, true); }},
+       WithRegistry([](Context& ctx) { return SealOrOpen(ctx, true); })},
       {"open",
        "custos crypto open --key-file FILE [--alg NAME] [--ad HEX] < in > out",
        "Opens an envelope from standard input with the key it names. Exits with status 1 and\n"
@@ -619,7 +602,7 @@ std::vector<Subcommand> Subcommands() {
        {{"key-file", true, "keyset or hex key file", "FILE"},
         {"alg", true, "algorithm of a bare hex key (default ascon-aead128)", "NAME"},
         {"ad", true, "associated data given when sealing", "HEX"}},
-       [](Context& ctx) { return SealOrOpen(ctx, false); }},
+       WithRegistry([](Context& ctx) { return SealOrOpen(ctx, false); })},
       {"bench",
        "custos crypto bench [--json] [--filter TEXT] [--time-ms MS]",
        "Measures every AEAD (seal) and hash at 64 B, 1536 B and 16 KiB in one run, OpenSSL's\n"
@@ -628,7 +611,7 @@ std::vector<Subcommand> Subcommands() {
        {json,
         {"filter", true, "only algorithms whose name contains TEXT", "TEXT"},
         {"time-ms", true, "minimum time per measurement (default 60)", "MS"}},
-       Bench},
+       WithRegistry(Bench)},
   };
 }
 
@@ -644,32 +627,8 @@ std::string CryptoUsage(const std::vector<Subcommand>& subcommands) {
 }  // namespace
 
 int RunCrypto(const std::vector<std::string>& args) {
-  std::vector<Subcommand> subcommands = Subcommands();
-  if (args.empty() || args[0] == "--help" || args[0] == "help") {
-    (args.empty() ? std::cerr : std::cout) << CryptoUsage(subcommands);
-    return args.empty() ? kExitUsage : kExitOk;
-  }
-  for (const Subcommand& sub : subcommands) {
-    if (sub.name != args[0]) continue;
-    std::vector<std::string> rest(args.begin() + 1, args.end());
-    for (const std::string& arg : rest) {
-      if (arg == "--help" || arg == "-h") {
-        std::cout << HelpText(sub.usage, sub.summary, sub.flags);
-        return kExitOk;
-      }
-    }
-    Context ctx{"crypto " + sub.name, Flags(), nullptr};
-    StatusOr<Flags> flags = Flags::Parse(rest, sub.flags);
-    if (!flags.ok()) return UsageError(ctx, MessageOf(flags.status()));
-    ctx.flags = *std::move(flags);
-    StatusOr<std::shared_ptr<const AlgorithmRegistry>> registry = crypto::NewDefaultRegistry();
-    if (!registry.ok()) return Failure(ctx, MessageOf(registry.status()));
-    ctx.registry = *std::move(registry);
-    return sub.run(ctx);
-  }
-  std::cerr << "custos crypto: unknown subcommand '" << args[0] << "'\n\n"
-            << CryptoUsage(subcommands);
-  return kExitUsage;
+  const std::vector<Subcommand> subcommands = Subcommands();
+  return RunSubcommand("crypto", CryptoUsage(subcommands), subcommands, args);
 }
 
 }  // namespace custos::cli

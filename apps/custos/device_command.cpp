@@ -29,7 +29,7 @@ const FlagSpec kJsonFlag{"json", false, "print JSON"};
 const FlagSpec kDirFlag{"dir", true, "the device's state folder (device.json, cert.pem, ...)",
                         "DIR"};
 
-StatusOr<int64_t> TtlSeconds(const IdentityContext& ctx) {
+StatusOr<int64_t> TtlSeconds(const CommandContext& ctx) {
   std::optional<std::string> text = ctx.flags.Get("ttl-seconds");
   if (!text.has_value()) return identity::kDefaultTokenLifetimeSeconds;
   char* end = nullptr;
@@ -46,17 +46,17 @@ std::string TokenString(const SecretBytes& token) {
 
 // --- add / tokens ------------------------------------------------------------
 
-int IssueTokens(IdentityContext& ctx, std::size_t count, const std::string& device_id) {
+int IssueTokens(CommandContext& ctx, std::size_t count, const std::string& device_id) {
   int rc = kExitOk;
   std::optional<std::string> data = RequireFlag(ctx, "data", rc);
   if (!data) return rc;
   StatusOr<int64_t> ttl = TtlSeconds(ctx);
-  if (!ttl.ok()) return IdentityUsageError(ctx, std::string(ttl.status().message()));
+  if (!ttl.ok()) return UsageError(ctx, std::string(ttl.status().message()));
   StatusOr<std::unique_ptr<FleetCa>> ca = OpenCaFolder(*data);
-  if (!ca.ok()) return IdentityErrorExit(ctx, ca.status());
+  if (!ca.ok()) return ErrorExit(ctx, ca.status());
   const int64_t now = NowSeconds();
   StatusOr<std::vector<SecretBytes>> tokens = (*ca)->IssueTokens(count, device_id, *ttl, now);
-  if (!tokens.ok()) return IdentityErrorExit(ctx, tokens.status());
+  if (!tokens.ok()) return ErrorExit(ctx, tokens.status());
   if (ctx.flags.Has("json")) {
     nlohmann::json list = nlohmann::json::array();
     for (const SecretBytes& token : *tokens) list.push_back(TokenString(token));
@@ -72,24 +72,24 @@ int IssueTokens(IdentityContext& ctx, std::size_t count, const std::string& devi
   return kExitOk;
 }
 
-int Add(IdentityContext& ctx) {
+int Add(CommandContext& ctx) {
   int rc = kExitOk;
   std::optional<std::string> id = RequireFlag(ctx, "id", rc);
   if (!id) return rc;
   if (Status valid = identity::ValidateDeviceId(*id); !valid.ok()) {
-    return IdentityUsageError(ctx, "--id: " + std::string(valid.message()));
+    return UsageError(ctx, "--id: " + std::string(valid.message()));
   }
   return IssueTokens(ctx, 1, *id);
 }
 
-int Tokens(IdentityContext& ctx) {
+int Tokens(CommandContext& ctx) {
   int rc = kExitOk;
   std::optional<std::string> count_text = RequireFlag(ctx, "count", rc);
   if (!count_text) return rc;
   char* end = nullptr;
   const long count = std::strtol(count_text->c_str(), &end, 10);
   if (count_text->empty() || *end != '\0' || count < 1 || count > 10000) {
-    return IdentityUsageError(ctx, "--count: expected 1..10000, got '" + *count_text + "'");
+    return UsageError(ctx, "--count: expected 1..10000, got '" + *count_text + "'");
   }
   return IssueTokens(ctx, static_cast<std::size_t>(count), "");
 }
@@ -103,7 +103,7 @@ struct DeviceSide {
 };
 
 // Loads the device folder, or starts a new state from --id and --store.
-StatusOr<DeviceSide> LoadDevice(const IdentityContext& ctx, const std::string& dir) {
+StatusOr<DeviceSide> LoadDevice(const CommandContext& ctx, const std::string& dir) {
   DeviceSide side;
   StatusOr<DeviceState> state = identity::LoadDeviceState(dir);
   if (state.ok()) {
@@ -180,9 +180,9 @@ Status Install(DeviceSide& side, const identity::EnrollmentResponse& response,
   return OkStatus();
 }
 
-int PrintEnrolled(const IdentityContext& ctx, const DeviceSide& side, const std::string& dir) {
+int PrintEnrolled(const CommandContext& ctx, const DeviceSide& side, const std::string& dir) {
   StatusOr<Certificate> cert = Certificate::FromPem(side.state.certificate_pem);
-  if (!cert.ok()) return IdentityErrorExit(ctx, cert.status());
+  if (!cert.ok()) return ErrorExit(ctx, cert.status());
   if (ctx.flags.Has("json")) {
     nlohmann::json out = {{"device_id", side.state.device_id}, {"serial", cert->serial_hex()},
                           {"key_label", side.state.key_label}, {"key_type", side.state.key_type},
@@ -209,7 +209,7 @@ void ClearTamperMarkers(const DeviceSide& side, const std::string& dir) {
 
 // Hands `request_json` to the CA in --data, or writes it to --request-out.
 // Returns the response document, or nullopt when the request was written.
-StatusOr<std::optional<std::string>> Deliver(const IdentityContext& ctx,
+StatusOr<std::optional<std::string>> Deliver(const CommandContext& ctx,
                                              const std::string& request_json) {
   std::optional<std::string> data = ctx.flags.Get("data");
   std::optional<std::string> out = ctx.flags.Get("request-out");
@@ -225,33 +225,33 @@ StatusOr<std::optional<std::string>> Deliver(const IdentityContext& ctx,
   return std::optional<std::string>(std::move(response));
 }
 
-int Enroll(IdentityContext& ctx) {
+int Enroll(CommandContext& ctx) {
   int rc = kExitOk;
   std::optional<std::string> dir = RequireFlag(ctx, "dir", rc);
   if (!dir) return rc;
   StatusOr<DeviceSide> side = LoadDevice(ctx, *dir);
-  if (!side.ok()) return IdentityErrorExit(ctx, side.status());
+  if (!side.ok()) return ErrorExit(ctx, side.status());
   if (!side->state.certificate_pem.empty() && !ctx.flags.Has("token")) {
-    return IdentityFailure(ctx, "device '" + side->state.device_id +
-                                    "' is already enrolled; use 'device rotate', or a token to "
-                                    "enroll again");
+    return Failure(ctx, "device '" + side->state.device_id +
+                            "' is already enrolled; use 'device rotate', or a token to "
+                            "enroll again");
   }
   SecretBytes token;
   if (std::optional<std::string> text = ctx.flags.Get("token")) {
     token = SecretBytes(AsBytes(*text));
     SecureWipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(text->data()), text->size()));
     if (Status syntax = identity::CheckTokenSyntax(token.span()); !syntax.ok()) {
-      return IdentityUsageError(ctx, "--token: " + std::string(syntax.message()));
+      return UsageError(ctx, "--token: " + std::string(syntax.message()));
     }
   }
   std::vector<Certificate> birth_chain;
   if (token.empty()) {
     if (side->state.birth_certificate_pem.empty()) {
-      return IdentityUsageError(ctx, "give --token TOKEN, or a --dir made by 'custos manufacture'");
+      return UsageError(ctx, "give --token TOKEN, or a --dir made by 'custos manufacture'");
     }
     StatusOr<std::vector<Certificate>> chain = identity::ParseCertificatePemBundle(
         side->state.birth_certificate_pem + side->state.birth_chain_pem);
-    if (!chain.ok()) return IdentityErrorExit(ctx, chain.status());
+    if (!chain.ok()) return ErrorExit(ctx, chain.status());
     birth_chain = *std::move(chain);
   }
   // The identity key: the manufactured one, or a new one of --key-type.
@@ -267,17 +267,17 @@ int Enroll(IdentityContext& ctx) {
   }
   if (label.empty()) {
     StatusOr<keystore::KeyType> type = IdentityKeyType(ctx, keystore::KeyType::kEcdsaP256);
-    if (!type.ok()) return IdentityUsageError(ctx, std::string(type.status().message()));
+    if (!type.ok()) return UsageError(ctx, std::string(type.status().message()));
     label = KeyLabel(side->state, generation);
     StatusOr<keystore::KeyInfo> made = side->store->Generate(*type, label);
-    if (!made.ok()) return IdentityErrorExit(ctx, made.status());
+    if (!made.ok()) return ErrorExit(ctx, made.status());
     generated = true;
     key_type = std::string(keystore::KeyTypeName(*type));
   }
   // Nothing partial: a key made here is destroyed again if enrollment fails.
   auto fail = [&](const Status& status) {
     if (generated) (void)side->store->Destroy(label);
-    return IdentityErrorExit(ctx, status);
+    return ErrorExit(ctx, status);
   };
   const int64_t now = NowSeconds();
   StatusOr<identity::EnrollmentRequest> request = identity::BuildEnrollmentRequest(
@@ -309,32 +309,31 @@ int Enroll(IdentityContext& ctx) {
   return PrintEnrolled(ctx, *side, *dir);
 }
 
-int InstallResponse(IdentityContext& ctx) {
+int InstallResponse(CommandContext& ctx) {
   int rc = kExitOk;
   std::optional<std::string> dir = RequireFlag(ctx, "dir", rc);
   if (!dir) return rc;
   std::optional<std::string> path = RequireFlag(ctx, "response", rc);
   if (!path) return rc;
   StatusOr<std::string> text = ReadTextFile(*path, identity::kMaxMessageBytes);
-  if (!text.ok())
-    return IdentityUsageError(ctx, "--response: " + std::string(text.status().message()));
+  if (!text.ok()) return UsageError(ctx, "--response: " + std::string(text.status().message()));
   StatusOr<identity::EnrollmentResponse> response = identity::ParseEnrollmentResponse(*text);
-  if (!response.ok()) return IdentityErrorExit(ctx, response.status());
+  if (!response.ok()) return ErrorExit(ctx, response.status());
   StatusOr<DeviceSide> side = LoadDevice(ctx, *dir);
-  if (!side.ok()) return IdentityErrorExit(ctx, side.status());
+  if (!side.ok()) return ErrorExit(ctx, side.status());
   if (side->state.pending_key_label.empty()) {
-    return IdentityFailure(ctx, "device '" + side->state.device_id + "' awaits no response");
+    return Failure(ctx, "device '" + side->state.device_id + "' awaits no response");
   }
   const std::string old_label = side->state.key_label;
   const std::string new_label = side->state.pending_key_label;
   if (Status installed =
           Install(*side, *response, new_label, side->state.pending_key_type, NowSeconds());
       !installed.ok()) {
-    return IdentityErrorExit(ctx, installed);
+    return ErrorExit(ctx, installed);
   }
   if (old_label != new_label && !old_label.empty()) ++side->state.key_generation;
   if (Status saved = identity::SaveDeviceState(*dir, side->state); !saved.ok()) {
-    return IdentityErrorExit(ctx, saved);
+    return ErrorExit(ctx, saved);
   }
   // After a rotation the old key has no use left.
   if (!old_label.empty() && old_label != new_label) (void)side->store->Destroy(old_label);
@@ -342,31 +341,31 @@ int InstallResponse(IdentityContext& ctx) {
   return PrintEnrolled(ctx, *side, *dir);
 }
 
-int RotateKey(IdentityContext& ctx) {
+int RotateKey(CommandContext& ctx) {
   int rc = kExitOk;
   std::optional<std::string> dir = RequireFlag(ctx, "dir", rc);
   if (!dir) return rc;
   StatusOr<DeviceSide> side = LoadDevice(ctx, *dir);
-  if (!side.ok()) return IdentityErrorExit(ctx, side.status());
+  if (!side.ok()) return ErrorExit(ctx, side.status());
   if (side->state.certificate_pem.empty()) {
-    return IdentityFailure(ctx, "device '" + side->state.device_id + "' is not enrolled yet");
+    return Failure(ctx, "device '" + side->state.device_id + "' is not enrolled yet");
   }
   StatusOr<Certificate> old_cert = Certificate::FromPem(side->state.certificate_pem);
-  if (!old_cert.ok()) return IdentityErrorExit(ctx, old_cert.status());
+  if (!old_cert.ok()) return ErrorExit(ctx, old_cert.status());
   StatusOr<keystore::KeyType> current = keystore::KeyTypeFromName(side->state.key_type);
-  if (!current.ok()) return IdentityErrorExit(ctx, current.status());
+  if (!current.ok()) return ErrorExit(ctx, current.status());
   StatusOr<keystore::KeyType> type = IdentityKeyType(ctx, *current);
-  if (!type.ok()) return IdentityUsageError(ctx, std::string(type.status().message()));
+  if (!type.ok()) return UsageError(ctx, std::string(type.status().message()));
   if (!side->state.pending_key_label.empty()) {
     (void)side->store->Destroy(side->state.pending_key_label);  // an abandoned attempt
   }
   const std::string new_label = KeyLabel(side->state, side->state.key_generation + 1);
   (void)side->store->Destroy(new_label);
   StatusOr<keystore::KeyInfo> made = side->store->Generate(*type, new_label);
-  if (!made.ok()) return IdentityErrorExit(ctx, made.status());
+  if (!made.ok()) return ErrorExit(ctx, made.status());
   auto fail = [&](const Status& status) {
     (void)side->store->Destroy(new_label);
-    return IdentityErrorExit(ctx, status);
+    return ErrorExit(ctx, status);
   };
   const int64_t now = NowSeconds();
   StatusOr<identity::RotationRequest> request =
@@ -403,7 +402,7 @@ int RotateKey(IdentityContext& ctx) {
 
 // --- revoke / show -------------------------------------------------------------
 
-StatusOr<identity::RevocationReason> ReasonFlag(const IdentityContext& ctx) {
+StatusOr<identity::RevocationReason> ReasonFlag(const CommandContext& ctx) {
   const std::string name = ctx.flags.Get("reason").value_or("unspecified");
   if (name == "unspecified") return identity::RevocationReason::kUnspecified;
   if (name == "key-compromise") return identity::RevocationReason::kKeyCompromise;
@@ -414,34 +413,34 @@ StatusOr<identity::RevocationReason> ReasonFlag(const IdentityContext& ctx) {
       "'");
 }
 
-int Revoke(IdentityContext& ctx) {
+int Revoke(CommandContext& ctx) {
   int rc = kExitOk;
   std::optional<std::string> data = RequireFlag(ctx, "data", rc);
   if (!data) return rc;
   std::optional<std::string> id = RequireFlag(ctx, "id", rc);
   if (!id) return rc;
   StatusOr<identity::RevocationReason> reason = ReasonFlag(ctx);
-  if (!reason.ok()) return IdentityUsageError(ctx, std::string(reason.status().message()));
+  if (!reason.ok()) return UsageError(ctx, std::string(reason.status().message()));
   StatusOr<std::unique_ptr<FleetCa>> ca = OpenCaFolder(*data);
-  if (!ca.ok()) return IdentityErrorExit(ctx, ca.status());
+  if (!ca.ok()) return ErrorExit(ctx, ca.status());
   StatusOr<std::size_t> count = (*ca)->RevokeDevice(*id, *reason, NowSeconds());
-  if (!count.ok()) return IdentityErrorExit(ctx, count.status());
+  if (!count.ok()) return ErrorExit(ctx, count.status());
   std::cout << "Revoked " << *count << " certificate(s) of device '" << *id
             << "'; run 'custos ca crl' to publish a new CRL\n";
   return kExitOk;
 }
 
-int Show(IdentityContext& ctx) {
+int Show(CommandContext& ctx) {
   int rc = kExitOk;
   std::optional<std::string> data = RequireFlag(ctx, "data", rc);
   if (!data) return rc;
   std::optional<std::string> id = RequireFlag(ctx, "id", rc);
   if (!id) return rc;
   StatusOr<std::unique_ptr<FleetCa>> ca = OpenCaFolder(*data);
-  if (!ca.ok()) return IdentityErrorExit(ctx, ca.status());
+  if (!ca.ok()) return ErrorExit(ctx, ca.status());
   const int64_t now = NowSeconds();
   StatusOr<identity::DeviceStatus> status = (*ca)->ShowDevice(*id, now);
-  if (!status.ok()) return IdentityErrorExit(ctx, status.status());
+  if (!status.ok()) return ErrorExit(ctx, status.status());
   auto state_of = [&](const identity::IssuedCertificateRecord& r) -> std::string {
     if (r.revoked && r.revocation_effective_at <= now) return "revoked";
     if (r.not_after <= now) return "expired";
@@ -486,7 +485,7 @@ int Show(IdentityContext& ctx) {
   return kExitOk;
 }
 
-std::vector<IdentitySubcommand> Subcommands() {
+std::vector<Subcommand> Subcommands() {
   const FlagSpec ttl{"ttl-seconds", true, "token lifetime in seconds (default 86400)", "SECONDS"};
   const FlagSpec deliver_data{"data", true, "hand the request to the CA in this folder", "DIR"};
   const FlagSpec request_out{"request-out", true,

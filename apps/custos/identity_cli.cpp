@@ -10,64 +10,19 @@
 namespace custos::cli {
 
 int DispatchIdentity(std::string_view group, std::string_view summary,
-                     const std::vector<IdentitySubcommand>& subcommands,
+                     const std::vector<Subcommand>& subcommands,
                      const std::vector<std::string>& args) {
   auto usage = [&] {
     std::string text = "usage: custos " + std::string(group) + " <subcommand> [options]\n\n" +
                        std::string(summary) + "\n\nsubcommands:\n";
-    for (const IdentitySubcommand& sub : subcommands) {
+    for (const Subcommand& sub : subcommands) {
       std::string name = sub.name;
       name.resize(std::max<std::size_t>(name.size() + 2, 10), ' ');
       text += "  " + name + sub.summary + "\n";
     }
     return text + "\nEvery subcommand takes --help.\n";
   };
-  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    (args.empty() ? std::cerr : std::cout) << usage();
-    return args.empty() ? kExitUsage : kExitOk;
-  }
-  for (const IdentitySubcommand& sub : subcommands) {
-    if (sub.name != args[0]) continue;
-    std::vector<std::string> rest(args.begin() + 1, args.end());
-    for (const std::string& arg : rest) {
-      if (arg == "--help" || arg == "-h") {
-        std::cout << HelpText(sub.usage, sub.summary, sub.flags);
-        return kExitOk;
-      }
-    }
-    IdentityContext ctx{std::string(group) + " " + sub.name, Flags()};
-    StatusOr<Flags> flags = Flags::Parse(rest, sub.flags);
-    if (!flags.ok()) return IdentityUsageError(ctx, std::string(flags.status().message()));
-    ctx.flags = *std::move(flags);
-    return sub.run(ctx);
-  }
-  std::cerr << "custos " << group << ": unknown subcommand '" << args[0] << "'\n\n" << usage();
-  return kExitUsage;
-}
-
-int IdentityUsageError(const IdentityContext& ctx, std::string_view message) {
-  std::cerr << "custos " << ctx.command << ": " << message << "\n"
-            << "Try 'custos " << ctx.command << " --help'.\n";
-  return kExitUsage;
-}
-
-int IdentityFailure(const IdentityContext& ctx, std::string_view message) {
-  std::cerr << "custos " << ctx.command << ": " << message << "\n";
-  return kExitFailure;
-}
-
-int IdentityErrorExit(const IdentityContext& ctx, const Status& status) {
-  if (status.code() == StatusCode::kInvalidArgument) {
-    return IdentityUsageError(ctx, std::string(status.message()));
-  }
-  return IdentityFailure(ctx, std::string(status.message()));
-}
-
-std::optional<std::string> RequireFlag(const IdentityContext& ctx, std::string_view name,
-                                       int& exit_code) {
-  std::optional<std::string> value = ctx.flags.Get(name);
-  if (!value.has_value()) exit_code = IdentityUsageError(ctx, "missing --" + std::string(name));
-  return value;
+  return RunSubcommand(group, usage(), subcommands, args);
 }
 
 int64_t NowSeconds() { return static_cast<int64_t>(std::time(nullptr)); }
@@ -81,8 +36,7 @@ std::string FormatTime(int64_t unix_seconds) {
   return text;
 }
 
-StatusOr<keystore::KeyType> IdentityKeyType(const IdentityContext& ctx,
-                                            keystore::KeyType fallback) {
+StatusOr<keystore::KeyType> IdentityKeyType(const CommandContext& ctx, keystore::KeyType fallback) {
   std::optional<std::string> name = ctx.flags.Get("key-type");
   if (!name.has_value()) return fallback;
   StatusOr<keystore::KeyType> type = keystore::KeyTypeFromName(*name);

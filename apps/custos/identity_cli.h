@@ -15,45 +15,18 @@
 #include <string_view>
 #include <vector>
 
-#include "apps/custos/flags.h"
+#include "apps/custos/subcommand.h"
 #include "custos/core/status.h"
 #include "custos/identity/fleet_ca.h"
 #include "custos/keystore/key_store.h"
 
 namespace custos::cli {
 
-// The context of one subcommand run: its name for messages, and its flags.
-struct IdentityContext {
-  std::string command;  // e.g. "ca init"
-  Flags flags;
-};
-
-// One subcommand: its word, usage line, summary, flags and body.
-struct IdentitySubcommand {
-  std::string name;
-  std::string usage;
-  std::string summary;
-  std::vector<FlagSpec> flags;
-  std::function<int(IdentityContext&)> run;
-};
-
 // Runs the subcommand args[0] of `group` ("ca", "device") with the rest of
 // `args`; prints help for --help and the group usage for no/unknown words.
 int DispatchIdentity(std::string_view group, std::string_view summary,
-                     const std::vector<IdentitySubcommand>& subcommands,
+                     const std::vector<Subcommand>& subcommands,
                      const std::vector<std::string>& args);
-
-// Prints "custos <command>: <message>" and returns the usage exit status.
-int IdentityUsageError(const IdentityContext& ctx, std::string_view message);
-// Prints "custos <command>: <message>" and returns the failure exit status.
-int IdentityFailure(const IdentityContext& ctx, std::string_view message);
-// InvalidArgument -> usage error (bad input); any other error -> failure.
-int IdentityErrorExit(const IdentityContext& ctx, const Status& status);
-
-// The value of a required flag; prints a usage error and sets `exit_code`
-// when it is missing.
-std::optional<std::string> RequireFlag(const IdentityContext& ctx, std::string_view name,
-                                       int& exit_code);
 
 // The current time in unix seconds (the one wall-clock read of these
 // commands).
@@ -63,7 +36,7 @@ int64_t NowSeconds();
 std::string FormatTime(int64_t unix_seconds);
 
 // --key-type (ecdsa-p256 or ed25519), or `fallback` when absent.
-StatusOr<keystore::KeyType> IdentityKeyType(const IdentityContext& ctx, keystore::KeyType fallback);
+StatusOr<keystore::KeyType> IdentityKeyType(const CommandContext& ctx, keystore::KeyType fallback);
 
 // Opens the CA in folder `data_dir`: its file registry, then the key store
 // its ca.json names (OpenKeyStore), then the CA.

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "apps/custos/commands.h"
-#include "apps/custos/flags.h"
+#include "apps/custos/subcommand.h"
 #include "custos/core/hex.h"
 #include "custos/keystore/key_store.h"
 #include "custos/keystore/open_key_store.h"
@@ -32,38 +32,8 @@ using keystore::KeyType;
 // Largest message `sign`/`verify` read from a file.
 constexpr std::size_t kMaxMessageBytes = std::size_t{256} << 20;
 
-struct Context {
-  std::string command;  // e.g. "keys sign"
-  Flags flags;
-};
-
-int UsageError(const Context& ctx, std::string_view message) {
-  std::cerr << "custos " << ctx.command << ": " << message << "\n"
-            << "Try 'custos " << ctx.command << " --help'.\n";
-  return kExitUsage;
-}
-
-int Failure(const Context& ctx, std::string_view message) {
-  std::cerr << "custos " << ctx.command << ": " << message << "\n";
-  return kExitFailure;
-}
-
-// Bad input (a malformed URI, an unknown type) is a usage error; everything
-// else (wrong PIN, unknown label, unreachable TPM, ...) a failure.
-int ErrorExit(const Context& ctx, const Status& status) {
-  const std::string message(status.message());
-  if (status.code() == StatusCode::kInvalidArgument) return UsageError(ctx, message);
-  return Failure(ctx, message);
-}
-
-std::optional<std::string> Require(const Context& ctx, std::string_view name, int& exit_code) {
-  std::optional<std::string> value = ctx.flags.Get(name);
-  if (!value.has_value()) exit_code = UsageError(ctx, "missing --" + std::string(name));
-  return value;
-}
-
-std::unique_ptr<KeyStore> OpenStore(const Context& ctx, int& exit_code) {
-  std::optional<std::string> uri = Require(ctx, "store", exit_code);
+std::unique_ptr<KeyStore> OpenStore(const CommandContext& ctx, int& exit_code) {
+  std::optional<std::string> uri = RequireFlag(ctx, "store", exit_code);
   if (!uri) return nullptr;
   StatusOr<std::unique_ptr<KeyStore>> store = keystore::OpenKeyStore(*uri);
   if (!store.ok()) {
@@ -92,7 +62,7 @@ Status WriteBinaryFile(const std::string& path, std::span<const uint8_t> data) {
 }
 
 // The message from --message HEX or --in FILE (exactly one).
-std::optional<std::vector<uint8_t>> MessageInput(const Context& ctx, int& exit_code) {
+std::optional<std::vector<uint8_t>> MessageInput(const CommandContext& ctx, int& exit_code) {
   const std::optional<std::string> hex = ctx.flags.Get("message");
   const std::optional<std::string> path = ctx.flags.Get("in");
   if (hex.has_value() == path.has_value()) {
@@ -132,7 +102,7 @@ std::string ProtectionText(const KeyStore& store) {
 
 // --- info / list / gen ----------------------------------------------------------
 
-int Info(Context& ctx) {
+int Info(CommandContext& ctx) {
   int rc = kExitOk;
   std::unique_ptr<KeyStore> store = OpenStore(ctx, rc);
   if (store == nullptr) return rc;
@@ -155,7 +125,7 @@ int Info(Context& ctx) {
   return kExitOk;
 }
 
-int List(Context& ctx) {
+int List(CommandContext& ctx) {
   int rc = kExitOk;
   std::unique_ptr<KeyStore> store = OpenStore(ctx, rc);
   if (store == nullptr) return rc;
@@ -175,11 +145,11 @@ int List(Context& ctx) {
   return kExitOk;
 }
 
-int Gen(Context& ctx) {
+int Gen(CommandContext& ctx) {
   int rc = kExitOk;
-  std::optional<std::string> type_name = Require(ctx, "type", rc);
+  std::optional<std::string> type_name = RequireFlag(ctx, "type", rc);
   if (!type_name) return rc;
-  std::optional<std::string> label = Require(ctx, "label", rc);
+  std::optional<std::string> label = RequireFlag(ctx, "label", rc);
   if (!label) return rc;
   StatusOr<KeyType> type = keystore::KeyTypeFromName(*type_name);
   if (!type.ok()) return UsageError(ctx, "--type: " + std::string(type.status().message()));
@@ -207,9 +177,9 @@ int Gen(Context& ctx) {
 
 // --- sign / verify / export-public ------------------------------------------------
 
-int Sign(Context& ctx) {
+int Sign(CommandContext& ctx) {
   int rc = kExitOk;
-  std::optional<std::string> label = Require(ctx, "label", rc);
+  std::optional<std::string> label = RequireFlag(ctx, "label", rc);
   if (!label) return rc;
   std::optional<std::vector<uint8_t>> message = MessageInput(ctx, rc);
   if (!message) return rc;
@@ -231,9 +201,9 @@ int Sign(Context& ctx) {
   return kExitOk;
 }
 
-int Verify(Context& ctx) {
+int Verify(CommandContext& ctx) {
   int rc = kExitOk;
-  std::optional<std::string> label = Require(ctx, "label", rc);
+  std::optional<std::string> label = RequireFlag(ctx, "label", rc);
   if (!label) return rc;
   std::optional<std::vector<uint8_t>> message = MessageInput(ctx, rc);
   if (!message) return rc;
@@ -259,9 +229,9 @@ int Verify(Context& ctx) {
   return kExitOk;
 }
 
-int ExportPublic(Context& ctx) {
+int ExportPublic(CommandContext& ctx) {
   int rc = kExitOk;
-  std::optional<std::string> label = Require(ctx, "label", rc);
+  std::optional<std::string> label = RequireFlag(ctx, "label", rc);
   if (!label) return rc;
   std::unique_ptr<KeyStore> store = OpenStore(ctx, rc);
   if (store == nullptr) return rc;
@@ -281,9 +251,9 @@ int ExportPublic(Context& ctx) {
 
 // --- zeroize -----------------------------------------------------------------------
 
-int Zeroize(Context& ctx) {
+int Zeroize(CommandContext& ctx) {
   int rc = kExitOk;
-  std::optional<std::string> uri = Require(ctx, "store", rc);
+  std::optional<std::string> uri = RequireFlag(ctx, "store", rc);
   if (!uri) return rc;
   std::optional<std::string> state = ctx.flags.Get("state");
   if (!state.has_value()) {
@@ -321,9 +291,9 @@ int Zeroize(Context& ctx) {
 
 // --- init-token ----------------------------------------------------------------------
 
-int InitToken(Context& ctx) {
+int InitToken(CommandContext& ctx) {
   int rc = kExitOk;
-  std::optional<std::string> dir = Require(ctx, "dir", rc);
+  std::optional<std::string> dir = RequireFlag(ctx, "dir", rc);
   if (!dir) return rc;
   std::error_code error;
   const std::filesystem::path absolute = std::filesystem::absolute(*dir, error);
@@ -345,14 +315,6 @@ int InitToken(Context& ctx) {
 }
 
 // --- dispatch ----------------------------------------------------------------------
-
-struct Subcommand {
-  std::string name;
-  std::string usage;
-  std::string summary;
-  std::vector<FlagSpec> flags;
-  std::function<int(Context&)> run;
-};
 
 std::vector<Subcommand> Subcommands() {
   const FlagSpec json{"json", false, "print JSON"};
@@ -453,28 +415,8 @@ std::string KeysUsage(const std::vector<Subcommand>& subcommands) {
 }  // namespace
 
 int RunKeys(const std::vector<std::string>& args) {
-  std::vector<Subcommand> subcommands = Subcommands();
-  if (args.empty() || args[0] == "--help" || args[0] == "help") {
-    (args.empty() ? std::cerr : std::cout) << KeysUsage(subcommands);
-    return args.empty() ? kExitUsage : kExitOk;
-  }
-  for (const Subcommand& sub : subcommands) {
-    if (sub.name != args[0]) continue;
-    std::vector<std::string> rest(args.begin() + 1, args.end());
-    for (const std::string& arg : rest) {
-      if (arg == "--help" || arg == "-h") {
-        std::cout << HelpText(sub.usage, sub.summary, sub.flags);
-        return kExitOk;
-      }
-    }
-    Context ctx{"keys " + sub.name, Flags()};
-    StatusOr<Flags> flags = Flags::Parse(rest, sub.flags);
-    if (!flags.ok()) return UsageError(ctx, std::string(flags.status().message()));
-    ctx.flags = *std::move(flags);
-    return sub.run(ctx);
-  }
-  std::cerr << "custos keys: unknown subcommand '" << args[0] << "'\n\n" << KeysUsage(subcommands);
-  return kExitUsage;
+  const std::vector<Subcommand> subcommands = Subcommands();
+  return RunSubcommand("keys", KeysUsage(subcommands), subcommands, args);
 }
 
 }  // namespace custos::cli

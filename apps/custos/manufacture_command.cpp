@@ -40,9 +40,9 @@ int RunManufacture(const std::vector<std::string>& args) {
       return kExitOk;
     }
   }
-  IdentityContext ctx{"manufacture", Flags()};
+  CommandContext ctx{"manufacture", Flags()};
   StatusOr<Flags> flags = Flags::Parse(args, Specs());
-  if (!flags.ok()) return IdentityUsageError(ctx, std::string(flags.status().message()));
+  if (!flags.ok()) return UsageError(ctx, std::string(flags.status().message()));
   ctx.flags = *std::move(flags);
   int rc = kExitOk;
   std::optional<std::string> ca_dir = RequireFlag(ctx, "manufacturer-ca", rc);
@@ -54,24 +54,24 @@ int RunManufacture(const std::vector<std::string>& args) {
   std::optional<std::string> out = RequireFlag(ctx, "out", rc);
   if (!out) return rc;
   if (Status valid = identity::ValidateDeviceId(*id); !valid.ok()) {
-    return IdentityUsageError(ctx, "--device-id: " + std::string(valid.message()));
+    return UsageError(ctx, "--device-id: " + std::string(valid.message()));
   }
   StatusOr<keystore::KeyType> type = IdentityKeyType(ctx, keystore::KeyType::kEcdsaP256);
-  if (!type.ok()) return IdentityUsageError(ctx, std::string(type.status().message()));
+  if (!type.ok()) return UsageError(ctx, std::string(type.status().message()));
   if (identity::LoadDeviceState(*out).ok()) {
-    return IdentityFailure(ctx, *out + " already holds a device");
+    return Failure(ctx, *out + " already holds a device");
   }
   StatusOr<std::unique_ptr<identity::FleetCa>> ca = OpenCaFolder(*ca_dir);
-  if (!ca.ok()) return IdentityErrorExit(ctx, Annotate(ca.status(), "--manufacturer-ca"));
+  if (!ca.ok()) return ErrorExit(ctx, Annotate(ca.status(), "--manufacturer-ca"));
   StatusOr<std::unique_ptr<keystore::KeyStore>> store = keystore::OpenKeyStore(*store_uri);
-  if (!store.ok()) return IdentityErrorExit(ctx, Annotate(store.status(), "--store"));
+  if (!store.ok()) return ErrorExit(ctx, Annotate(store.status(), "--store"));
   const std::string label = ctx.flags.Get("label").value_or("custos-device-" + *id + "-g1");
   StatusOr<identity::DeviceState> state =
       identity::Manufacture(**ca, **store, *store_uri, *id, *type, label, NowSeconds());
-  if (!state.ok()) return IdentityErrorExit(ctx, state.status());
+  if (!state.ok()) return ErrorExit(ctx, state.status());
   if (Status saved = identity::SaveDeviceState(*out, *state); !saved.ok()) {
     (void)(*store)->Destroy(label);
-    return IdentityErrorExit(ctx, saved);
+    return ErrorExit(ctx, saved);
   }
   if (ctx.flags.Has("json")) {
     nlohmann::json j = {
