@@ -71,10 +71,10 @@ StatusOr<std::unique_ptr<HttpsServer>> HttpsServer::Create(HttpsServerOptions op
     if (response.status == 400) code = "invalid_argument";
     response.set_content(ErrorBody(code, message), kJson);
   });
-  http.set_exception_handler(
-      [](const httplib::Request& /*request*/, httplib::Response& response, std::exception_ptr) {
-        Write(response, HttpsResponse::Error(InternalError("internal error")));
-      });
+  http.set_exception_handler([](const httplib::Request& /*request*/, httplib::Response& response,
+                                const std::exception_ptr& /*error*/) {
+    Write(response, HttpsResponse::Error(InternalError("internal error")));
+  });
   return server;
 }
 

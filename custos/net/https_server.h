@@ -46,8 +46,9 @@ enum class RouteAccess {
   kDevice,  // only a client with a verified device certificate
 };
 
-// One request as a handler sees it.
-struct HttpsRequest {
+// One request as a handler sees it. (nlohmann::json members throw only when
+// out of memory, hence the NOLINT.)
+struct HttpsRequest {  // NOLINT(bugprone-exception-escape)
   std::string method;
   std::string path;
   // The device id of the verified client certificate, if any.

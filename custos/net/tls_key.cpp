@@ -40,6 +40,8 @@ constexpr char kProviderProperties[] = "provider=custos-keystore";
 // MakeKeyStorePrivateKey passes it, and only into the private library
 // context.
 constexpr char kStoreKeyParam[] = "custos-store-key";
+// The size of that parameter: one object pointer.
+constexpr std::size_t kHolderBytes = sizeof(const void*);
 // The largest DER ECDSA-Sig-Value for P-256.
 constexpr std::size_t kMaxEcdsaDerBytes = 72;
 constexpr std::size_t kEd25519SignatureBytes = 64;
@@ -126,8 +128,8 @@ int KeymgmtImport(void* keydata, int selection, const OSSL_PARAM params[]) {
   if (data == nullptr || data->public_key != nullptr) return 0;
   if (const OSSL_PARAM* p = OSSL_PARAM_locate_const(params, kStoreKeyParam); p != nullptr) {
     const std::shared_ptr<const StoreKey>* holder = nullptr;
-    if (p->data_type != OSSL_PARAM_OCTET_STRING || p->data_size != sizeof(holder)) return 0;
-    std::memcpy(static_cast<void*>(&holder), p->data, sizeof(holder));
+    if (p->data_type != OSSL_PARAM_OCTET_STRING || p->data_size != kHolderBytes) return 0;
+    std::memcpy(static_cast<void*>(&holder), p->data, kHolderBytes);
     if (holder == nullptr || *holder == nullptr) return 0;
     data->public_key = PublicKeyFromDer((*holder)->public_key_der);
     if (data->public_key == nullptr) return 0;
@@ -472,9 +474,9 @@ StatusOr<EvpPkeyPtr> MakeKey(std::shared_ptr<StoreKey> key) {
     return InternalError("OpenSSL: no custos-keystore key manager" + OpenSslReason());
   std::shared_ptr<const StoreKey> shared = std::move(key);
   const std::shared_ptr<const StoreKey>* holder = &shared;
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_octet_string(
-                             kStoreKeyParam, static_cast<void*>(&holder), sizeof(holder)),
-                         OSSL_PARAM_construct_end()};
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string(kStoreKeyParam, static_cast<void*>(&holder), kHolderBytes),
+      OSSL_PARAM_construct_end()};
   EVP_PKEY* pkey = nullptr;
   int ok = EVP_PKEY_fromdata_init(ctx) == 1 &&
            EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, params) == 1;
