@@ -15,6 +15,7 @@
 #include "custos/core/hex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/run_program.h"
 #include "testing/test_data.h"
 
 namespace custos {
@@ -23,56 +24,11 @@ namespace {
 using ::custos::testing::LoadKat;
 using ::testing::HasSubstr;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string ReadAll(int fd) {
-  std::string data;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = read(fd, buffer, sizeof(buffer))) > 0)
-    data.append(buffer, static_cast<std::size_t>(n));
-  return data;
-}
+using RunResult = testing::ProgramResult;
 
 // Runs the custos binary with `args`, feeding `input` on standard input.
 RunResult RunCustos(const std::vector<std::string>& args, const std::string& input = "") {
-  char in_path[] = "/tmp/custos-cli-in-XXXXXX";
-  char out_path[] = "/tmp/custos-cli-out-XXXXXX";
-  char err_path[] = "/tmp/custos-cli-err-XXXXXX";
-  int in_fd = mkstemp(in_path), out_fd = mkstemp(out_path), err_fd = mkstemp(err_path);
-  EXPECT_EQ(write(in_fd, input.data(), input.size()), static_cast<ssize_t>(input.size()));
-  lseek(in_fd, 0, SEEK_SET);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(in_fd, 0);
-    dup2(out_fd, 1);
-    dup2(err_fd, 2);
-    std::vector<char*> argv;
-    std::string binary = CUSTOS_BINARY;
-    argv.push_back(binary.data());
-    std::vector<std::string> copy = args;
-    for (std::string& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  RunResult result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  lseek(out_fd, 0, SEEK_SET);
-  lseek(err_fd, 0, SEEK_SET);
-  result.out = ReadAll(out_fd);
-  result.err = ReadAll(err_fd);
-  for (int fd : {in_fd, out_fd, err_fd}) close(fd);
-  unlink(in_path);
-  unlink(out_path);
-  unlink(err_path);
-  return result;
+  return testing::RunProgram(CUSTOS_BINARY, args, input);
 }
 
 std::string Hex(const KatRecord& record, const char* field) {

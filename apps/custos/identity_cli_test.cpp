@@ -19,67 +19,17 @@
 #include "custos/core/hex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/run_program.h"
 
 namespace custos {
 namespace {
 
 using ::testing::HasSubstr;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using RunResult = testing::ProgramResult;
+using testing::RunProgram;
 
-std::string ReadAll(int fd) {
-  std::string data;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = read(fd, buffer, sizeof(buffer))) > 0) {
-    data.append(buffer, static_cast<std::size_t>(n));
-  }
-  return data;
-}
-
-// Runs `program` with `args` and an empty standard input.
-RunResult RunProgram(const std::string& program, const std::vector<std::string>& args) {
-  char out_path[] = "/tmp/custos-id-out-XXXXXX";
-  char err_path[] = "/tmp/custos-id-err-XXXXXX";
-  int out_fd = mkstemp(out_path), err_fd = mkstemp(err_path);
-  pid_t pid = fork();
-  if (pid == 0) {
-    int null_fd = open("/dev/null", O_RDONLY);
-    dup2(null_fd, 0);
-    dup2(out_fd, 1);
-    dup2(err_fd, 2);
-    std::vector<char*> argv;
-    std::string binary = program;
-    argv.push_back(binary.data());
-    std::vector<std::string> copy = args;
-    for (std::string& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execvp(binary.c_str(), argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  RunResult result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  lseek(out_fd, 0, SEEK_SET);
-  lseek(err_fd, 0, SEEK_SET);
-  result.out = ReadAll(out_fd);
-  result.err = ReadAll(err_fd);
-  close(out_fd);
-  close(err_fd);
-  unlink(out_path);
-  unlink(err_path);
-  return result;
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
+std::string Slurp(const std::string& path) { return testing::ReadFileOrEmpty(path); }
 
 void Spit(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
