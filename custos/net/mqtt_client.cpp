@@ -306,7 +306,17 @@ void MqttEventLoop::Remove(MqttClient* client) {
 void MqttEventLoop::Reconnect(MqttClient* client, std::chrono::steady_clock::time_point now) {
   {
     std::lock_guard<std::mutex> lock(client->mutex_);
-    if (!client->needs_reconnect_ || client->stopped_ || now < client->reconnect_at_) return;
+    if (client->stopped_) return;
+    if (!client->needs_reconnect_) {
+      // libmosquitto may close a socket whose asynchronous connection failed
+      // (e.g. the TLS handshake started before the TCP connection completed)
+      // without calling the disconnect handler; schedule it here.
+      if (client->connected_ || mosquitto_socket(client->mosq_) >= 0) return;
+      client->needs_reconnect_ = true;
+      client->reconnect_at_ = now + client->NextBackoff();
+      return;
+    }
+    if (now < client->reconnect_at_) return;
     client->needs_reconnect_ = false;
   }
   int rc = mosquitto_reconnect_async(client->mosq_);

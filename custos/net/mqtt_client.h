@@ -14,6 +14,8 @@
 //   - threaded: Connect() connects, waits for the CONNACK, and starts
 //     libmosquitto's network thread (which reconnects after a lost
 //     connection); handlers run on that thread. For custosd and one agent.
+//     That thread uses select(): its socket must be below FD_SETSIZE (1024),
+//     so create threaded clients before thousands of others.
 //   - event loop: MqttEventLoop::Add() connects it asynchronously and one
 //     poll() loop drives the sockets of many clients, reconnecting with
 //     exponential backoff and jitter; handlers run on the loop's thread. For
