@@ -147,20 +147,7 @@ class RegistryState {
     if (u.consume_token) {
       auto it = tokens_.find(u.consume_token->hash);
       if (it == tokens_.end()) return UnauthenticatedError("enrollment token not recognised");
-      const TokenRecord& t = it->second;
-      if (t.consumed) {
-        return PermissionDeniedError("enrollment token was already used (at " +
-                                     std::to_string(t.consumed_at) + " by device '" +
-                                     t.consumed_by + "')");
-      }
-      if (u.consume_token->at >= t.expires_at) {
-        return PermissionDeniedError("enrollment token expired at " + std::to_string(t.expires_at) +
-                                     " (unix time)");
-      }
-      if (!t.device_id.empty() && t.device_id != u.consume_token->device_id) {
-        return PermissionDeniedError("enrollment token is bound to device '" + t.device_id +
-                                     "', not '" + u.consume_token->device_id + "'");
-      }
+      CUSTOS_RETURN_IF_ERROR(CheckTokenUse(it->second, *u.consume_token));
     }
     if (u.issued && certs_.count(u.issued->serial) != 0) {
       return AlreadyExistsError("a certificate with serial " + u.issued->serial +
@@ -456,6 +443,23 @@ class FileRegistry final : public StateRegistry {
 };
 
 }  // namespace
+
+Status CheckTokenUse(const TokenRecord& token, const TokenUse& use) {
+  if (token.consumed) {
+    return PermissionDeniedError("enrollment token was already used (at " +
+                                 std::to_string(token.consumed_at) + " by device '" +
+                                 token.consumed_by + "')");
+  }
+  if (use.at >= token.expires_at) {
+    return PermissionDeniedError("enrollment token expired at " + std::to_string(token.expires_at) +
+                                 " (unix time)");
+  }
+  if (!token.device_id.empty() && token.device_id != use.device_id) {
+    return PermissionDeniedError("enrollment token is bound to device '" + token.device_id +
+                                 "', not '" + use.device_id + "'");
+  }
+  return OkStatus();
+}
 
 StatusOr<std::unique_ptr<DeviceRegistry>> OpenFileDeviceRegistry(const std::string& dir) {
   struct stat st {};

@@ -127,6 +127,11 @@ class DeviceRegistry {
   virtual Status WriteDocument(std::string_view name, std::string_view content) = 0;
 };
 
+// For DeviceRegistry implementations: whether `token` (the stored record
+// of the hash `use` names) may be consumed by `use` — OK, or the error Apply
+// returns: already used, expired at `use.at`, or bound to another device.
+Status CheckTokenUse(const TokenRecord& token, const TokenUse& use);
+
 // Opens (creating if needed) the file registry in the existing folder `dir`.
 // Unavailable if the folder cannot be used; DataLoss if the journal is
 // corrupt.

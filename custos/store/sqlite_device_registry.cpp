@@ -256,20 +256,7 @@ class SqliteDeviceRegistry final : public DeviceRegistry {
     if (u.consume_token) {
       CUSTOS_ASSIGN_OR_RETURN(std::optional<TokenRecord> found, FindToken(u.consume_token->hash));
       if (!found) return UnauthenticatedError("enrollment token not recognised");
-      const TokenRecord& t = *found;
-      if (t.consumed) {
-        return PermissionDeniedError("enrollment token was already used (at " +
-                                     std::to_string(t.consumed_at) + " by device '" +
-                                     t.consumed_by + "')");
-      }
-      if (u.consume_token->at >= t.expires_at) {
-        return PermissionDeniedError("enrollment token expired at " + std::to_string(t.expires_at) +
-                                     " (unix time)");
-      }
-      if (!t.device_id.empty() && t.device_id != u.consume_token->device_id) {
-        return PermissionDeniedError("enrollment token is bound to device '" + t.device_id +
-                                     "', not '" + u.consume_token->device_id + "'");
-      }
+      CUSTOS_RETURN_IF_ERROR(identity::CheckTokenUse(*found, *u.consume_token));
     }
     if (u.issued) {
       CUSTOS_ASSIGN_OR_RETURN(
