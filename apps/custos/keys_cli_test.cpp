@@ -193,6 +193,37 @@ TEST_F(KeysCliTest, ZeroizeDestroysKeysAndRecordsTheEvent) {
   EXPECT_THAT(no_state.err, HasSubstr("--state"));
 }
 
+TEST_F(KeysCliTest, ZeroizeDestroysTheKeysOfAStoreThatCannotBeOpened) {
+  // An attacker who damages one key file (or deletes store.key) must not be
+  // able to stop the tamper response.
+  const std::string dir = dir_ + "/store";
+  const std::string store = "soft:" + dir;
+  Keys({"gen", "--store", store, "--type", "ecdsa-p256", "--label", "device"});
+  Keys({"gen", "--store", store, "--type", "aes-128", "--label", "data"});
+  std::filesystem::path damaged;
+  for (const auto& entry : std::filesystem::directory_iterator(dir + "/keys")) {
+    damaged = entry.path();
+  }
+  ASSERT_FALSE(damaged.empty());
+  { std::ofstream(damaged, std::ios::trunc) << "{\"not\": \"a key\"}"; }
+  RunResult list = Keys({"list", "--store", store}, 1);
+  EXPECT_THAT(list.err, HasSubstr("corrupt"));
+
+  RunResult zero = Keys({"zeroize", "--store", store, "--json"});
+  EXPECT_THAT(zero.err, HasSubstr("destroying its key files without opening it"));
+  EXPECT_EQ(nlohmann::json::parse(zero.out)["keys_destroyed"], 2);
+  EXPECT_TRUE(std::filesystem::is_empty(dir + "/keys"));
+  EXPECT_TRUE(keystore::NeedsReenrollment(dir));
+  auto log = keystore::ReadTamperLog(dir);
+  ASSERT_TRUE(log.ok()) << log.status();
+  ASSERT_EQ(log->size(), 1u);
+  EXPECT_EQ((*log)[0].keys_destroyed, 2u);
+  EXPECT_THAT(Keys({"list", "--store", store}).out, IsEmpty());
+
+  // A malformed URI is still a usage error, not a zeroization.
+  Keys({"zeroize", "--store", "soft:" + dir + "?bogus=1"}, 2);
+}
+
 // --- PKCS#11: a SoftHSM2 token made by `keys init-token` -------------------------
 
 TEST_F(KeysCliTest, Pkcs11TokenLifecycleAndZeroize) {

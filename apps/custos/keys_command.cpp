@@ -20,6 +20,7 @@
 #include "custos/keystore/key_store.h"
 #include "custos/keystore/open_key_store.h"
 #include "custos/keystore/pkcs11/softhsm_token.h"
+#include "custos/keystore/soft_key_store.h"
 #include "custos/keystore/tamper_monitor.h"
 
 namespace custos::cli {
@@ -267,12 +268,25 @@ int Zeroize(CommandContext& ctx) {
                         "re-enrollment marker go)");
     }
   }
-  std::unique_ptr<KeyStore> store = OpenStore(ctx, rc);
-  if (store == nullptr) return rc;
-  StatusOr<keystore::TamperMonitor> monitor = keystore::TamperMonitor::Create(store.get(), *state);
-  if (!monitor.ok()) return ErrorExit(ctx, monitor.status());
   const std::string reason = ctx.flags.Get("reason").value_or("custos keys zeroize");
-  StatusOr<keystore::TamperEvent> event = monitor->Trigger("cli", reason);
+  StatusOr<keystore::TamperEvent> event = InternalError("no tamper response ran");
+  StatusOr<std::unique_ptr<KeyStore>> store = keystore::OpenKeyStore(*uri);
+  if (store.ok()) {
+    StatusOr<keystore::TamperMonitor> monitor =
+        keystore::TamperMonitor::Create(store->get(), *state);
+    if (!monitor.ok()) return ErrorExit(ctx, monitor.status());
+    event = monitor->Trigger("cli", reason);
+  } else if (uri->rfind("soft:", 0) == 0 && *uri != "soft:mem" &&
+             store.status().code() != StatusCode::kInvalidArgument) {
+    // A software store that cannot be opened (a damaged key file, a lost
+    // passphrase) is still zeroized: its key files are destroyed unread.
+    std::cerr << "custos keys zeroize: cannot open the store (" << store.status().message()
+              << "); destroying its key files without opening it\n";
+    event = keystore::RecordTamperResponse(*state, "soft", keystore::DestroySoftKeyStoreFiles(*uri),
+                                           "cli", reason);
+  } else {
+    return ErrorExit(ctx, store.status());
+  }
   if (!event.ok()) return ErrorExit(ctx, event.status());
   if (ctx.flags.Has("json")) {
     nlohmann::json out = {{"backend", event->backend},

@@ -639,8 +639,15 @@ StatusOr<std::unique_ptr<KeyStore>> OpenSoftKeyStore(std::string_view dir_view,
   return store;
 }
 
-StatusOr<std::unique_ptr<KeyStore>> OpenSoftKeyStoreUri(std::string_view uri,
-                                                        const SoftKeyStoreOptions& options) {
+namespace {
+
+// The parts of a soft: URI.
+struct SoftUri {
+  std::string dir;  // percent-decoded, without trailing slashes; "mem" for soft:mem
+  std::optional<std::string> passphrase_source;
+};
+
+StatusOr<SoftUri> ParseSoftUri(std::string_view uri) {
   constexpr std::string_view kScheme = "soft:";
   if (uri.substr(0, kScheme.size()) != kScheme) {
     return InvalidArgumentError("not a soft: URI: '" + std::string(uri) + "'");
@@ -651,11 +658,11 @@ StatusOr<std::unique_ptr<KeyStore>> OpenSoftKeyStoreUri(std::string_view uri,
     query = rest.substr(q + 1);
     rest = rest.substr(0, q);
   }
-  CUSTOS_ASSIGN_OR_RETURN(std::string dir, PercentDecode(rest));
-  if (dir.empty()) {
+  SoftUri parsed;
+  CUSTOS_ASSIGN_OR_RETURN(parsed.dir, PercentDecode(rest));
+  if (parsed.dir.empty()) {
     return InvalidArgumentError("soft: URI needs a folder or 'mem': '" + std::string(uri) + "'");
   }
-  std::optional<std::string> source;
   while (!query.empty()) {
     const std::size_t amp = query.find('&');
     const std::string_view attribute = query.substr(0, amp);
@@ -667,20 +674,53 @@ StatusOr<std::unique_ptr<KeyStore>> OpenSoftKeyStoreUri(std::string_view uri,
                                   "' in soft: URI (valid: passphrase-source=file:PATH or "
                                   "passphrase-source=env:NAME)");
     }
-    source = std::string(attribute.substr(eq + 1));
+    parsed.passphrase_source = std::string(attribute.substr(eq + 1));
   }
-  if (dir == "mem") {
-    if (source) return InvalidArgumentError("soft:mem takes no passphrase-source");
+  if (parsed.dir != "mem") {
+    while (parsed.dir.size() > 1 && parsed.dir.back() == '/') parsed.dir.pop_back();
+  }
+  return parsed;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<KeyStore>> OpenSoftKeyStoreUri(std::string_view uri,
+                                                        const SoftKeyStoreOptions& options) {
+  CUSTOS_ASSIGN_OR_RETURN(const SoftUri parsed, ParseSoftUri(uri));
+  if (parsed.dir == "mem") {
+    if (parsed.passphrase_source) {
+      return InvalidArgumentError("soft:mem takes no passphrase-source");
+    }
     return NewInMemorySoftKeyStore();
   }
-  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   SecretBytes passphrase;
-  if (source) {
-    CUSTOS_ASSIGN_OR_RETURN(passphrase, PassphraseFromSource(*source));
+  if (parsed.passphrase_source) {
+    CUSTOS_ASSIGN_OR_RETURN(passphrase, PassphraseFromSource(*parsed.passphrase_source));
   } else {
-    CUSTOS_ASSIGN_OR_RETURN(passphrase, DefaultPassphrase(dir));
+    CUSTOS_ASSIGN_OR_RETURN(passphrase, DefaultPassphrase(parsed.dir));
   }
-  return OpenSoftKeyStore(dir, passphrase, options);
+  return OpenSoftKeyStore(parsed.dir, passphrase, options);
+}
+
+StatusOr<std::size_t> DestroySoftKeyStoreFiles(std::string_view uri) {
+  CUSTOS_ASSIGN_OR_RETURN(const SoftUri parsed, ParseSoftUri(uri));
+  if (parsed.dir == "mem") {
+    return InvalidArgumentError("soft:mem has no files; its keys die with the process");
+  }
+  const std::string keys_dir = parsed.dir + "/keys";
+  if (!internal::PathExists(keys_dir)) return std::size_t{0};
+  CUSTOS_ASSIGN_OR_RETURN(const std::vector<std::string> names, internal::ListDirectory(keys_dir));
+  Status first_error = OkStatus();
+  std::size_t destroyed = 0;
+  for (const std::string& name : names) {
+    const Status status = internal::OverwriteAndUnlink(keys_dir + "/" + name);
+    if (status.ok() && name.find(".tmp-") == std::string::npos) ++destroyed;
+    if (!status.ok() && first_error.ok()) first_error = status;
+  }
+  if (!first_error.ok()) {
+    return Annotate(first_error, "destroying the key files of software key store at " + parsed.dir);
+  }
+  return destroyed;
 }
 
 }  // namespace custos::keystore

@@ -82,6 +82,14 @@ StatusOr<std::unique_ptr<KeyStore>> OpenSoftKeyStore(std::string_view dir,
 StatusOr<std::unique_ptr<KeyStore>> OpenSoftKeyStoreUri(std::string_view uri,
                                                         const SoftKeyStoreOptions& options = {});
 
+// Tamper response for a folder store that cannot be opened (a damaged or
+// tampered key file, a lost passphrase or store.key): overwrites and unlinks
+// every key file of the store named by `uri` (soft:DIR[?...]) without
+// unsealing anything, so zeroization never depends on the passphrase.
+// Returns the number of key files destroyed (0 if the folder holds none).
+// InvalidArgument for soft:mem or a malformed URI.
+StatusOr<std::size_t> DestroySoftKeyStoreFiles(std::string_view uri);
+
 }  // namespace custos::keystore
 
 #endif  // CUSTOS_KEYSTORE_SOFT_KEY_STORE_H_

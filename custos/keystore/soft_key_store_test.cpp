@@ -386,6 +386,26 @@ TEST(SoftKeyStoreFolderTest, TamperedKeyFileIsDataLoss) {
               StatusIs(StatusCode::kDataLoss, HasSubstr(file)));
 }
 
+TEST(SoftKeyStoreFolderTest, KeyFilesAreDestroyedWithoutOpeningTheStore) {
+  TempDir dir;
+  {
+    auto store = OpenOrDie(dir.path());
+    ASSERT_THAT(store->Generate(KeyType::kEcdsaP256, "dev"), IsOk());
+    ASSERT_THAT(store->Generate(KeyType::kAsconAead128, "data"), IsOk());
+  }
+  // A damaged key file stops the store from opening, not its destruction.
+  { std::ofstream(dir.path() + "/keys/" + HexEncode(AsBytes("dev")) + ".key") << "garbage"; }
+  ASSERT_THAT(OpenSoftKeyStore(dir.path(), Pass("correct horse"), FastOptions()),
+              StatusIs(StatusCode::kDataLoss));
+  EXPECT_THAT(DestroySoftKeyStoreFiles("soft:" + dir.path()), IsOkAndHolds(2u));
+  EXPECT_TRUE(std::filesystem::is_empty(dir.path() + "/keys"));
+  auto store = OpenOrDie(dir.path());
+  EXPECT_THAT(store->List(), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(DestroySoftKeyStoreFiles("soft:" + dir.path()), IsOkAndHolds(0u));
+  EXPECT_THAT(DestroySoftKeyStoreFiles("soft:mem"), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(DestroySoftKeyStoreFiles("pkcs11:token=x"), StatusIs(StatusCode::kInvalidArgument));
+}
+
 TEST(SoftKeyStoreFolderTest, KeyFileUnderAnotherLabelIsDataLoss) {
   TempDir dir;
   {

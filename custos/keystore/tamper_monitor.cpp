@@ -160,21 +160,30 @@ Status TamperMonitor::WatchSignal(int signal_number) {
 
 StatusOr<TamperEvent> TamperMonitor::Trigger(std::string_view source, std::string_view reason) {
   // Destroy first: nothing may delay the zeroization.
-  StatusOr<std::size_t> destroyed = store_->ZeroizeKeys();
+  const StatusOr<std::size_t> destroyed = store_->ZeroizeKeys();
+  return RecordTamperResponse(state_dir_, store_->BackendName(), destroyed, source, reason);
+}
+
+StatusOr<TamperEvent> RecordTamperResponse(std::string_view state_dir, std::string_view backend,
+                                           const StatusOr<std::size_t>& destroyed,
+                                           std::string_view source, std::string_view reason) {
   TamperEvent event;
   event.time = NowRfc3339();
   event.source = Printable(source);
   event.reason = Printable(reason);
-  event.backend = std::string(store_->BackendName());
+  event.backend = std::string(backend);
   if (destroyed.ok()) {
     event.keys_destroyed = *destroyed;
   } else {
     event.error = Printable(destroyed.status().ToString());
   }
-  const Status logged =
-      internal::AppendLine(JoinPath(state_dir_, kTamperLogFile), ToJson(event).dump());
+  const std::string dir(state_dir);
+  Status logged = internal::MakeDirectories(dir);
+  if (logged.ok()) {
+    logged = internal::AppendLine(JoinPath(state_dir, kTamperLogFile), ToJson(event).dump());
+  }
   Json marker = {{"time", event.time}, {"source", event.source}, {"reason", event.reason}};
-  const Status marked = internal::WriteFileAtomically(JoinPath(state_dir_, kReenrollmentMarkerFile),
+  const Status marked = internal::WriteFileAtomically(JoinPath(state_dir, kReenrollmentMarkerFile),
                                                       AsBytes(marker.dump() + "\n"));
   if (!destroyed.ok()) return Annotate(destroyed.status(), "tamper response: zeroizing keys");
   if (!logged.ok()) return Annotate(logged, "tamper response: recording the event");

@@ -116,6 +116,16 @@ class TamperMonitor {
   std::vector<int> signals_;
 };
 
+// The second half of a tamper response, for callers that destroyed the keys
+// some other way (e.g. DestroySoftKeyStoreFiles when a store cannot be
+// opened): appends the event to `state_dir`'s tamper log and writes the
+// re-enrollment marker, creating the folder if needed. `destroyed` is the
+// number of keys destroyed or the error zeroizing gave (recorded in the
+// event and returned). TamperMonitor::Trigger records through this.
+StatusOr<TamperEvent> RecordTamperResponse(std::string_view state_dir, std::string_view backend,
+                                           const StatusOr<std::size_t>& destroyed,
+                                           std::string_view source, std::string_view reason);
+
 // True if `state_dir` holds the re-enrollment marker written by a tamper
 // response.
 bool NeedsReenrollment(std::string_view state_dir);
