@@ -2,6 +2,7 @@
 #include "custos/net/mqtt_client.h"
 
 #include <mosquitto.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 
 #include <algorithm>
@@ -327,6 +328,73 @@ void MqttEventLoop::Reconnect(MqttClient* client, std::chrono::steady_clock::tim
   }
 }
 
+namespace {
+
+// True while the TLS handshake of `mosq`'s open socket is not finished.
+// libmosquitto 2.0.11 keeps this in a private flag (want_connect); the SSL
+// object it hands out tells the same.
+bool HandshakePending(mosquitto* mosq) {
+  auto* ssl = static_cast<SSL*>(mosquitto_ssl_get(mosq));
+  return ssl != nullptr && SSL_is_init_finished(ssl) == 0;
+}
+
+// The poll() events `mosq`'s socket waits for. During the TLS handshake this
+// is what OpenSSL last asked for: POLLOUT only while it could not write (the
+// TCP connection is still pending); mosquitto_want_write() cannot be used
+// then, as libmosquitto 2.0.11 clears its want_write flag only on a packet
+// write, so it stays set once the handshake had to wait for the socket, and
+// poll() would return at once until the handshake ends.
+short WantedEvents(mosquitto* mosq) {
+  if (HandshakePending(mosq)) {
+    auto* ssl = static_cast<SSL*>(mosquitto_ssl_get(mosq));
+    return SSL_want_write(ssl) ? static_cast<short>(POLLIN | POLLOUT) : POLLIN;
+  }
+  return mosquitto_want_write(mosq) ? static_cast<short>(POLLIN | POLLOUT) : POLLIN;
+}
+
+// Reads what is readable: up to kMaxReadsPerEvent packets.
+void ReadPackets(mosquitto* mosq) {
+  for (int reads = 0; reads < kMaxReadsPerEvent; ++reads) {
+    errno = 0;
+    int rc = mosquitto_loop_read(mosq, 1);
+    if (rc != MOSQ_ERR_SUCCESS || errno == EAGAIN || errno == EWOULDBLOCK) break;
+    if (mosquitto_socket(mosq) < 0) break;
+  }
+}
+
+}  // namespace
+
+void MqttEventLoop::Drive(MqttClient* client, short revents,
+                          std::chrono::steady_clock::time_point now) {
+  mosquitto* mosq = client->mosq_;
+  if (HandshakePending(mosq)) {
+    // As mosquitto_loop() does: while connecting, readable or writable both
+    // mean "continue the handshake", which mosquitto_loop_read() does (it
+    // calls SSL_connect while the handshake is pending); a packet write would
+    // do nothing yet.
+    mosquitto_loop_read(mosq, 1);
+    if (mosquitto_socket(mosq) < 0) return;  // TLS error: Reconnect() sees it.
+    if (HandshakePending(mosq)) {
+      if ((revents & (POLLERR | POLLHUP)) != 0) {
+        // Refused or reset before the handshake ended: libmosquitto reports
+        // this as "still connecting" (SSL_ERROR_SYSCALL) and would be polled
+        // forever; retry after the backoff.
+        std::lock_guard<std::mutex> lock(client->mutex_);
+        client->needs_reconnect_ = true;
+        client->reconnect_at_ = now + client->NextBackoff();
+      }
+      return;
+    }
+    // Handshake done: the queued CONNECT can go out now.
+    revents = static_cast<short>(revents | POLLOUT);
+  } else if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+    ReadPackets(mosq);
+  }
+  if ((revents & POLLOUT) != 0 && mosquitto_socket(mosq) >= 0 && mosquitto_want_write(mosq)) {
+    mosquitto_loop_write(mosq, 1);
+  }
+}
+
 int MqttEventLoop::RunOnce(int timeout_ms) {
   std::vector<pollfd> fds;
   std::vector<MqttClient*> polled;
@@ -335,28 +403,22 @@ int MqttEventLoop::RunOnce(int timeout_ms) {
   for (MqttClient* client : clients_) {
     int fd = mosquitto_socket(client->mosq_);
     if (fd < 0) continue;
-    short events = POLLIN;
-    if (mosquitto_want_write(client->mosq_)) events |= POLLOUT;
-    fds.push_back(pollfd{fd, events, 0});
+    {
+      // A socket awaiting its reconnection is dead; polling it would spin.
+      std::lock_guard<std::mutex> lock(client->mutex_);
+      if (client->needs_reconnect_) continue;
+    }
+    fds.push_back(pollfd{fd, WantedEvents(client->mosq_), 0});
     polled.push_back(client);
   }
   int ready = ::poll(fds.data(), fds.size(), timeout_ms);
   int active = 0;
+  const auto polled_at = std::chrono::steady_clock::now();
   if (ready > 0) {
     for (std::size_t i = 0; i < fds.size(); ++i) {
-      const short revents = fds[i].revents;
-      if (revents == 0) continue;
+      if (fds[i].revents == 0) continue;
       ++active;
-      mosquitto* mosq = polled[i]->mosq_;
-      if (revents & (POLLIN | POLLHUP | POLLERR)) {
-        for (int reads = 0; reads < kMaxReadsPerEvent; ++reads) {
-          errno = 0;
-          int rc = mosquitto_loop_read(mosq, 1);
-          if (rc != MOSQ_ERR_SUCCESS || errno == EAGAIN || errno == EWOULDBLOCK) break;
-          if (mosquitto_socket(mosq) < 0) break;
-        }
-      }
-      if ((revents & POLLOUT) && mosquitto_socket(mosq) >= 0) mosquitto_loop_write(mosq, 1);
+      Drive(polled[i], fds[i].revents, polled_at);
     }
   }
   const auto now = std::chrono::steady_clock::now();

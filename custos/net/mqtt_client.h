@@ -201,6 +201,9 @@ class MqttEventLoop {
   std::size_t connected_count() const;
 
  private:
+  // Handles the poll() events `revents` of `client`'s socket: continues its
+  // TLS handshake, or reads and writes packets.
+  void Drive(MqttClient* client, short revents, std::chrono::steady_clock::time_point now);
   void Reconnect(MqttClient* client, std::chrono::steady_clock::time_point now);
 
   std::vector<MqttClient*> clients_;

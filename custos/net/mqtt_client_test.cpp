@@ -6,8 +6,11 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -309,6 +312,52 @@ TEST_F(MqttBrokerTest, EventLoopReconnectsAfterTheBrokerKicksAClient) {
   auto second = NewClient("same-id", &NewDevice("dup"));
   ASSERT_THAT(second->Connect(), IsOk());
   ASSERT_TRUE(loop.RunUntil([&] { return first->connection_count() >= 2; }, 5000));
+}
+
+TEST_F(MqttBrokerTest, EventLoopDoesNotSpinWhileTheHandshakeWaitsForTheServer) {
+  // A listener whose one-place backlog is full drops the client's SYN, so the
+  // TLS handshake starts before the TCP connection completes and has to wait
+  // for the socket to be writable. Once the backlog has room the SYN is
+  // retransmitted (after about 1 s) and the ClientHello goes out, but this
+  // listener never answers it: the loop must then wait for a read, not poll
+  // for writability (libmosquitto's stale want_write) and spin.
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), length), 0);
+  ASSERT_EQ(::listen(listener, 0), 0);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const int filler = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(filler, 0);
+  ASSERT_EQ(::connect(filler, reinterpret_cast<sockaddr*>(&address), length), 0);
+  auto ctx = ClientSslCtx(pki_->ca(), &NewDevice("d1"));
+  ASSERT_THAT(ctx, IsOk());
+  MqttClientOptions options;
+  options.port = ntohs(address.sin_port);
+  options.client_id = "d1";
+  options.ssl_ctx = ctx->get();
+  auto client = MqttClient::Create(options);
+  ASSERT_THAT(client, IsOk());
+  MqttEventLoop loop;
+  ASSERT_THAT(loop.Add(client->get()), IsOk());
+  loop.RunOnce(50);
+  const int accepted = ::accept(listener, nullptr, nullptr);  // the filler
+  ASSERT_GE(accepted, 0);
+  // Wait for the retransmitted SYN to be accepted into the backlog.
+  for (int i = 0; i < 30; ++i) loop.RunOnce(50);
+  int busy_iterations = 0;
+  for (int i = 0; i < 10; ++i) {
+    if (loop.RunOnce(50) > 0) ++busy_iterations;
+  }
+  EXPECT_LE(busy_iterations, 1);
+  EXPECT_FALSE((*client)->connected());
+  loop.Remove(client->get());
+  ::close(accepted);
+  ::close(filler);
+  ::close(listener);
 }
 
 TEST_F(MqttBrokerTest, WatcherReportsAnUnexpectedExit) {
