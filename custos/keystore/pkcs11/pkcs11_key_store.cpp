@@ -267,31 +267,40 @@ class Pkcs11KeyStore final : public KeyStore {
 };
 
 std::string_view Pkcs11KeyStore::MissingMechanism(KeyType type) const {
+  struct Mechanism {
+    CK_MECHANISM_TYPE type;
+    std::string_view name;
+  };
+  // What each key type needs: a key-generation mechanism, then its use.
+  std::array<Mechanism, 2> needs;
   switch (type) {
     case KeyType::kEcdsaP256:
-      if (!Has(mechanisms_, CKM_EC_KEY_PAIR_GEN)) return "CKM_EC_KEY_PAIR_GEN";
-      if (!Has(mechanisms_, CKM_ECDSA)) return "CKM_ECDSA";
-      return "";
+      needs = {{{CKM_EC_KEY_PAIR_GEN, "CKM_EC_KEY_PAIR_GEN"}, {CKM_ECDSA, "CKM_ECDSA"}}};
+      break;
     case KeyType::kEcdhP256:
-      if (!Has(mechanisms_, CKM_EC_KEY_PAIR_GEN)) return "CKM_EC_KEY_PAIR_GEN";
-      if (!Has(mechanisms_, CKM_ECDH1_DERIVE)) return "CKM_ECDH1_DERIVE";
-      return "";
+      needs = {
+          {{CKM_EC_KEY_PAIR_GEN, "CKM_EC_KEY_PAIR_GEN"}, {CKM_ECDH1_DERIVE, "CKM_ECDH1_DERIVE"}}};
+      break;
     case KeyType::kEd25519:
-      if (!Has(mechanisms_, CKM_EC_EDWARDS_KEY_PAIR_GEN)) return "CKM_EC_EDWARDS_KEY_PAIR_GEN";
-      if (!Has(mechanisms_, CKM_EDDSA)) return "CKM_EDDSA";
-      return "";
+      needs = {
+          {{CKM_EC_EDWARDS_KEY_PAIR_GEN, "CKM_EC_EDWARDS_KEY_PAIR_GEN"}, {CKM_EDDSA, "CKM_EDDSA"}}};
+      break;
     case KeyType::kX25519:
-      if (!Has(mechanisms_, kCkmEcMontgomeryKeyPairGen)) return "CKM_EC_MONTGOMERY_KEY_PAIR_GEN";
-      if (!Has(mechanisms_, CKM_ECDH1_DERIVE)) return "CKM_ECDH1_DERIVE";
-      return "";
+      needs = {{{kCkmEcMontgomeryKeyPairGen, "CKM_EC_MONTGOMERY_KEY_PAIR_GEN"},
+                {CKM_ECDH1_DERIVE, "CKM_ECDH1_DERIVE"}}};
+      break;
     case KeyType::kAes128:
-      if (!Has(mechanisms_, CKM_AES_KEY_GEN)) return "CKM_AES_KEY_GEN";
-      if (!Has(mechanisms_, CKM_AES_GCM)) return "CKM_AES_GCM";
-      return "";
+      needs = {{{CKM_AES_KEY_GEN, "CKM_AES_KEY_GEN"}, {CKM_AES_GCM, "CKM_AES_GCM"}}};
+      break;
     case KeyType::kAsconAead128:
       return "an Ascon mechanism (PKCS#11 defines none)";
+    default:
+      return "an unknown mechanism";
   }
-  return "an unknown mechanism";
+  for (const Mechanism& need : needs) {
+    if (!Has(mechanisms_, need.type)) return need.name;
+  }
+  return "";
 }
 
 StatusOr<std::vector<CK_OBJECT_HANDLE>> Pkcs11KeyStore::FindObjects(
