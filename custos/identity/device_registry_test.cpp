@@ -10,6 +10,7 @@
 #include <fstream>
 #include <string>
 
+#include "custos/identity/registry_test_records.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/status_matchers.h"
@@ -34,26 +35,8 @@ class TempDir {
   std::string path_;
 };
 
-TokenRecord Token(const std::string& hash, int64_t expires, const std::string& device = "") {
-  TokenRecord t;
-  t.hash = hash;
-  t.device_id = device;
-  t.created_at = 100;
-  t.expires_at = expires;
-  return t;
-}
-
-IssuedCertificateRecord Cert(const std::string& serial, const std::string& device) {
-  IssuedCertificateRecord c;
-  c.serial = serial;
-  c.device_id = device;
-  c.key_type = "ed25519";
-  c.issuer_key_type = "ecdsa-p256";
-  c.issuer_generation = 1;
-  c.not_after = 1000;
-  c.method = std::string(kIssuedByToken);
-  return c;
-}
+using identity::testing::Cert;
+using identity::testing::Token;
 
 std::string JournalOf(const TempDir& dir) { return dir.path() + "/registry.jsonl"; }
 

@@ -11,6 +11,7 @@
 
 #include "custos/identity/device_client.h"
 #include "custos/identity/fleet_ca.h"
+#include "custos/identity/registry_test_records.h"
 #include "custos/keystore/soft_key_store.h"
 #include "custos/store/fleet_state.h"
 #include "custos/store/store_test_util.h"
@@ -32,30 +33,8 @@ using identity::TokenRecord;
 using identity::TokenUse;
 using ::testing::HasSubstr;
 
-TokenRecord Token(const std::string& hash, int64_t expires, const std::string& device = "") {
-  TokenRecord t;
-  t.hash = hash;
-  t.device_id = device;
-  t.created_at = 100;
-  t.expires_at = expires;
-  return t;
-}
-
-IssuedCertificateRecord Cert(const std::string& serial, const std::string& device) {
-  IssuedCertificateRecord c;
-  c.serial = serial;
-  c.device_id = device;
-  c.key_type = "ed25519";
-  c.issuer_key_type = "ecdsa-p256";
-  c.issuer_generation = 1;
-  c.fingerprint = "f00d";
-  c.issued_at = 150;
-  c.not_before = 140;
-  c.not_after = 1000;
-  c.method = std::string(identity::kIssuedByToken);
-  c.certificate_der_base64 = "MIIB";
-  return c;
-}
+using identity::testing::Cert;
+using identity::testing::Token;
 
 // An implementation under test: opens an instance on the storage kept in
 // `dir`; every call opens a new instance on the same storage.
