@@ -30,6 +30,15 @@ int RunDevice(const std::vector<std::string>& args);
 // `custos manufacture ...`; args are the words after "manufacture".
 int RunManufacture(const std::vector<std::string>& args);
 
+// `custos serve ...`: the control plane (custosd); args are the words after "serve".
+int RunServe(const std::vector<std::string>& args);
+
+// `custos agent ...`: one device; args are the words after "agent".
+int RunAgent(const std::vector<std::string>& args);
+
+// `custos sim ...`: a simulated fleet; args are the words after "sim".
+int RunSim(const std::vector<std::string>& args);
+
 // `custos demo ...`; args are the words after "demo".
 int RunDemo(const std::vector<std::string>& args);
 

@@ -20,6 +20,9 @@ constexpr char kUsage[] =
     "  device       device enrollment, rotation and revocation (custos device --help)\n"
     "  keys         keys in a key store: PKCS#11, TPM 2.0 or software (custos keys --help)\n"
     "  manufacture  a device key and birth certificate (custos manufacture --help)\n"
+    "  agent        run one device: enroll, connect, send telemetry (custos agent --help)\n"
+    "  serve        run the control plane custosd with its broker (custos serve --help)\n"
+    "  sim          simulate a fleet of devices against a control plane (custos sim --help)\n"
     "  version      print the version\n"
     "\n"
     "Every command takes --help.\n";
@@ -48,6 +51,9 @@ int main(int argc, char** argv) {
   if (command == "ca") return custos::cli::RunCa(rest);
   if (command == "device") return custos::cli::RunDevice(rest);
   if (command == "manufacture") return custos::cli::RunManufacture(rest);
+  if (command == "serve") return custos::cli::RunServe(rest);
+  if (command == "agent") return custos::cli::RunAgent(rest);
+  if (command == "sim") return custos::cli::RunSim(rest);
   std::cerr << "custos: unknown command '" << command << "'\n\n" << kUsage;
   return custos::cli::kExitUsage;
 }
