@@ -17,6 +17,13 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev valgrind
 )
 
+# Node.js and npm run the independent MQTT client of the tests (the npm mqtt
+# package). Use the machine's own Node.js when it has one (it may come from
+# another Debian-format repository whose nodejs conflicts with Debian's npm).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  PACKAGES+=(nodejs npm)
+fi
+
 missing=()
 for package in "${PACKAGES[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null || true)
@@ -25,7 +32,21 @@ for package in "${PACKAGES[@]}"; do
   fi
 done
 
+# The npm packages of the tests (testing/node/package-lock.json), installed
+# when missing or older than the lock file.
+install_node_packages() {
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/testing/node"
+  local marker="$dir/node_modules/.package-lock.json"
+  if [[ -f "$marker" && "$marker" -nt "$dir/package-lock.json" ]]; then
+    return
+  fi
+  echo "install-deps: npm ci in testing/node"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+}
+
 if [[ ${#missing[@]} -eq 0 ]]; then
+  install_node_packages
   exit 0
 fi
 
@@ -42,4 +63,5 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -qq
 "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_node_packages
 echo "install-deps: done"
