@@ -42,6 +42,13 @@ CREATE TABLE fleet_audit (
   detail_json TEXT NOT NULL
 );
 )sql"},
+    {2, "telemetry public keys of devices",
+     R"sql(
+CREATE TABLE fleet_telemetry_keys (
+  device_id TEXT PRIMARY KEY REFERENCES fleet_devices(id) ON DELETE CASCADE,
+  spki BLOB NOT NULL
+) WITHOUT ROWID;
+)sql"},
 };
 
 constexpr char kDeviceColumns[] =
@@ -117,6 +124,42 @@ class SqliteFleetState final : public FleetState {
                      "revoked = 0, revoked_at_ms = 0"));
     CUSTOS_RETURN_IF_ERROR(upsert.BindAll(device_id, kDeviceEnrolled, serial, at_ms));
     return upsert.Run();
+  }
+
+  Status RecordEnrollments(std::span<const EnrollmentRecord> batch) override {
+    for (const EnrollmentRecord& r : batch) {
+      CUSTOS_RETURN_IF_ERROR(CheckDeviceId(r.device_id));
+      CUSTOS_RETURN_IF_ERROR(CheckSerial(r.serial));
+      if (r.telemetry_key.size() > kMaxTelemetryKeyBytes) return KeyTooLarge();
+    }
+    if (batch.empty()) return OkStatus();
+    CUSTOS_ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*db_));
+    for (const EnrollmentRecord& r : batch) {
+      CUSTOS_RETURN_IF_ERROR(RecordEnrollment(r.device_id, r.serial, r.at_ms));
+      if (!r.telemetry_key.empty()) {
+        CUSTOS_RETURN_IF_ERROR(WriteTelemetryKey(r.device_id, r.telemetry_key));
+      }
+    }
+    return txn.Commit();
+  }
+
+  Status SetTelemetryKey(std::string_view device_id, std::span<const uint8_t> spki) override {
+    CUSTOS_RETURN_IF_ERROR(CheckDeviceId(device_id));
+    if (spki.empty()) return InvalidArgumentError("empty telemetry key");
+    if (spki.size() > kMaxTelemetryKeyBytes) return KeyTooLarge();
+    CUSTOS_ASSIGN_OR_RETURN(std::optional<DeviceRecord> device, GetDevice(device_id));
+    if (!device) return UnknownDevice(device_id);
+    return WriteTelemetryKey(device_id, spki);
+  }
+
+  StatusOr<std::optional<std::vector<uint8_t>>> GetTelemetryKey(
+      std::string_view device_id) override {
+    CUSTOS_ASSIGN_OR_RETURN(
+        Statement query, db_->Prepare("SELECT spki FROM fleet_telemetry_keys WHERE device_id = ?"));
+    CUSTOS_RETURN_IF_ERROR(query.Bind(1, device_id));
+    CUSTOS_ASSIGN_OR_RETURN(bool row, query.Step());
+    if (!row) return std::optional<std::vector<uint8_t>>();
+    return std::optional<std::vector<uint8_t>>(query.ColumnBlob(0));
   }
 
   Status RecordRotation(std::string_view device_id, std::string_view serial) override {
@@ -319,6 +362,21 @@ class SqliteFleetState final : public FleetState {
   }
 
  private:
+  static Status KeyTooLarge() {
+    return InvalidArgumentError("telemetry key larger than " +
+                                std::to_string(kMaxTelemetryKeyBytes) + " bytes");
+  }
+
+  Status WriteTelemetryKey(std::string_view device_id, std::span<const uint8_t> spki) {
+    CUSTOS_ASSIGN_OR_RETURN(
+        Statement upsert,
+        db_->Prepare("INSERT INTO fleet_telemetry_keys(device_id, spki) VALUES(?, ?) "
+                     "ON CONFLICT(device_id) DO UPDATE SET spki = excluded.spki"));
+    CUSTOS_RETURN_IF_ERROR(upsert.Bind(1, device_id));
+    CUSTOS_RETURN_IF_ERROR(upsert.BindBlob(2, spki));
+    return upsert.Run();
+  }
+
   static Status UnknownDevice(std::string_view device_id) {
     return NotFoundError("no device '" + std::string(device_id) + "' in the fleet state");
   }

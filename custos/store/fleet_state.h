@@ -86,6 +86,19 @@ struct ActivityResult {
   std::vector<std::string> unknown_devices;
 };
 
+// One enrollment for RecordEnrollments.
+struct EnrollmentRecord {
+  std::string device_id;
+  std::string serial;  // the certificate issued, lower-case hex
+  int64_t at_ms = 0;
+  // The device's telemetry public key (DER SubjectPublicKeyInfo, at most
+  // kMaxTelemetryKeyBytes); empty keeps the one recorded before, if any.
+  std::vector<uint8_t> telemetry_key;
+};
+
+// Largest telemetry public key SetTelemetryKey keeps.
+inline constexpr std::size_t kMaxTelemetryKeyBytes = 1024;
+
 // One operator action in the audit.
 struct AuditEntry {
   int64_t id = 0;  // assigned on append, increasing
@@ -123,6 +136,11 @@ class FleetState {
   // revocation. InvalidArgument for a bad id or serial.
   virtual Status RecordEnrollment(std::string_view device_id, std::string_view serial,
                                   int64_t at_ms) = 0;
+  // Records every enrollment of `batch` as RecordEnrollment does, with its
+  // telemetry key, in one transaction (one commit for many enrollments:
+  // group commit). All or nothing; InvalidArgument (nothing recorded) for a
+  // bad id, serial or key.
+  virtual Status RecordEnrollments(std::span<const EnrollmentRecord> batch) = 0;
   // Records a rotation: the device's current serial becomes `serial`.
   // NotFound for an unknown device; FailedPrecondition if it is revoked.
   virtual Status RecordRotation(std::string_view device_id, std::string_view serial) = 0;
@@ -133,6 +151,15 @@ class FleetState {
   // Marks a known device revoked at `at_ms` (status revoked). NotFound if
   // unknown; revoking twice keeps the first time.
   virtual Status MarkRevoked(std::string_view device_id, int64_t at_ms) = 0;
+
+  // Sets the telemetry public key (DER SubjectPublicKeyInfo) of a known
+  // device. NotFound for an unknown device; InvalidArgument for an empty or
+  // oversized key.
+  virtual Status SetTelemetryKey(std::string_view device_id, std::span<const uint8_t> spki) = 0;
+  // The telemetry public key of a device, or nullopt if none was recorded
+  // (or the device is unknown).
+  virtual StatusOr<std::optional<std::vector<uint8_t>>> GetTelemetryKey(
+      std::string_view device_id) = 0;
 
   // Records a batch of observations in one transaction: last_seen becomes
   // the latest time seen, and each telemetry message adds one to the count

@@ -41,6 +41,37 @@ class FleetStateTest : public ::testing::Test {
   std::unique_ptr<FleetState> state_;
 };
 
+TEST_F(FleetStateTest, RecordEnrollmentsIsOneAllOrNothingBatchWithTelemetryKeys) {
+  const std::vector<uint8_t> key_a = {1, 2, 3};
+  const std::vector<uint8_t> key_b = {4, 5};
+  std::vector<EnrollmentRecord> batch = {{"dev-a", "0a", 10, key_a}, {"dev-b", "0b", 20, key_b}};
+  ASSERT_THAT(state_->RecordEnrollments(batch), IsOk());
+  EXPECT_EQ(Get("dev-a").certificate_serial, "0a");
+  EXPECT_EQ(Get("dev-b").enrolled_at_ms, 20);
+  EXPECT_THAT(state_->GetTelemetryKey("dev-a"), IsOkAndHolds(std::optional(key_a)));
+  EXPECT_THAT(state_->GetTelemetryKey("dev-b"), IsOkAndHolds(std::optional(key_b)));
+  EXPECT_THAT(state_->GetTelemetryKey("dev-c"),
+              IsOkAndHolds(std::optional<std::vector<uint8_t>>()));
+
+  // A bad serial in the batch: nothing of it is written.
+  std::vector<EnrollmentRecord> bad = {{"dev-c", "0c", 30, key_a}, {"dev-d", "XYZ", 30, {}}};
+  EXPECT_THAT(state_->RecordEnrollments(bad), StatusIs(StatusCode::kInvalidArgument));
+  auto c = state_->GetDevice("dev-c");
+  ASSERT_THAT(c, IsOk());
+  EXPECT_FALSE(c->has_value());
+
+  // A re-enrollment without a key keeps the recorded one; SetTelemetryKey replaces it.
+  ASSERT_THAT(state_->RecordEnrollments(std::vector<EnrollmentRecord>{{"dev-a", "1a", 40, {}}}),
+              IsOk());
+  EXPECT_THAT(state_->GetTelemetryKey("dev-a"), IsOkAndHolds(std::optional(key_a)));
+  ASSERT_THAT(state_->SetTelemetryKey("dev-a", key_b), IsOk());
+  EXPECT_THAT(state_->GetTelemetryKey("dev-a"), IsOkAndHolds(std::optional(key_b)));
+  EXPECT_THAT(state_->SetTelemetryKey("nobody", key_b), StatusIs(StatusCode::kNotFound));
+  EXPECT_THAT(state_->SetTelemetryKey("dev-a", {}), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(state_->SetTelemetryKey("dev-a", std::vector<uint8_t>(kMaxTelemetryKeyBytes + 1)),
+              StatusIs(StatusCode::kInvalidArgument));
+}
+
 TEST_F(FleetStateTest, EnrollmentRotationRevocationAndReEnrollment) {
   ASSERT_THAT(state_->RecordEnrollment("dev-1", "0a", 1000), IsOk());
   DeviceRecord d = Get("dev-1");
