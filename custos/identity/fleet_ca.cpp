@@ -508,6 +508,32 @@ StatusOr<Certificate> FleetCa::IssueDevice(const CertificateRequest& csr, int64_
   return IssueCertificate(tmpl, &issuer.certificate, SigningKey{store_.get(), issuer.key_label});
 }
 
+StatusOr<Certificate> FleetCa::IssueServiceCertificate(std::string_view common_name,
+                                                       const std::vector<std::string>& dns_names,
+                                                       std::span<const uint8_t> public_key_spki,
+                                                       bool server_auth, bool client_auth,
+                                                       int64_t validity_seconds, int64_t now) {
+  if (common_name.empty()) return InvalidArgumentError("a service certificate needs a name");
+  if (!server_auth && !client_auth) {
+    return InvalidArgumentError("a service certificate needs serverAuth or clientAuth");
+  }
+  if (validity_seconds <= 0) return InvalidArgumentError("validity must be positive");
+  const Generation& issuer = state_->issuer();
+  CertificateTemplate tmpl;
+  tmpl.common_name = std::string(common_name);
+  tmpl.organization = state_->name;
+  tmpl.san_dns_names = dns_names;
+  tmpl.subject_public_key.assign(public_key_spki.begin(), public_key_spki.end());
+  tmpl.not_before = std::max(now - kBackdateSeconds, issuer.certificate.not_before());
+  tmpl.not_after = std::min(now + validity_seconds, issuer.certificate.not_after());
+  if (tmpl.not_after <= now) {
+    return FailedPreconditionError("the issuing CA certificate expired; run 'ca rotate'");
+  }
+  tmpl.server_auth = server_auth;
+  tmpl.client_auth = client_auth;
+  return IssueCertificate(tmpl, &issuer.certificate, SigningKey{store_.get(), issuer.key_label});
+}
+
 IssuedCertificateRecord FleetCa::RecordFor(const Certificate& cert, std::string_view method,
                                            int64_t now) const {
   IssuedCertificateRecord record;

@@ -159,6 +159,20 @@ class FleetCa {
   StatusOr<Certificate> IssueForCsr(std::span<const uint8_t> csr_der, std::string_view method,
                                     int64_t now);
 
+  // Issues an end-entity certificate for a service of the fleet (the
+  // control plane's HTTPS server, its MQTT broker, its privileged MQTT
+  // client) from the current issuing CA: subject CN `common_name` (which is
+  // not a device id, so no device SAN), SAN DNS names `dns_names`, the
+  // purposes asked for, valid from `now` for `validity_seconds` (cut at the
+  // issuing CA's end). Not recorded in the registry: services get a fresh
+  // certificate at every start. InvalidArgument for an empty name, no
+  // purpose, a bad key or validity; the store's errors.
+  StatusOr<Certificate> IssueServiceCertificate(std::string_view common_name,
+                                                const std::vector<std::string>& dns_names,
+                                                std::span<const uint8_t> public_key_spki,
+                                                bool server_auth, bool client_auth,
+                                                int64_t validity_seconds, int64_t now);
+
   // Revokes every unrevoked certificate of `device_id`, effective at `now`.
   // Returns how many; NotFound if the CA never issued to the device.
   StatusOr<std::size_t> RevokeDevice(std::string_view device_id, RevocationReason reason,

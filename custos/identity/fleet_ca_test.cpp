@@ -95,6 +95,27 @@ TEST(FleetCaTest, CreatesARootAndAnIssuingCa) {
   EXPECT_THAT(**doc, HasSubstr("\"key_type\": \"ecdsa-p256\""));
 }
 
+TEST(FleetCaTest, IssuesServiceCertificatesThatChainToTheRootAndAreNotRecorded) {
+  auto ca = NewCa();
+  ASSERT_NE(ca, nullptr);
+  Device service("unused");
+  auto spki = service.store->ExportPublicKey(service.label);
+  ASSERT_THAT(spki, IsOk());
+  auto cert = ca->IssueServiceCertificate("custos api", {"localhost", "127.0.0.1"}, *spki, true,
+                                          false, kDay, kNow);
+  ASSERT_THAT(cert, IsOk());
+  EXPECT_EQ(cert->subject_common_name(), "custos api");
+  EXPECT_EQ(cert->san_dns_names(), (std::vector<std::string>{"localhost", "127.0.0.1"}));
+  EXPECT_EQ(cert->device_id(), "");
+  EXPECT_EQ(cert->not_after(), kNow + kDay);
+  EXPECT_THAT(VerifyCertificateChain(*cert, ca->Chain(), ca->Roots(), {}, kNow), IsOk());
+  EXPECT_EQ(RecordCount(*ca, "custos api"), 0u);
+  EXPECT_THAT(ca->IssueServiceCertificate("", {}, *spki, true, false, kDay, kNow),
+              StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ca->IssueServiceCertificate("x", {}, *spki, false, false, kDay, kNow),
+              StatusIs(StatusCode::kInvalidArgument));
+}
+
 TEST(FleetCaTest, RefusesBadOptions) {
   CaOptions options;
   options.name = "";
