@@ -1,14 +1,194 @@
-// `custos sim`: placeholder until the sim command lands (issue 4); it refuses
-// to run rather than pretend.
+// `custos sim`: a simulated fleet in one process (custos/sim): N devices
+// enroll through custosd's API, connect to its broker over mutual TLS on one
+// event loop, and publish sealed telemetry by profile for --duration
+// seconds, then a summary is printed. See docs/agent.md and docs/cli.md.
+#include <signal.h>
+
+#include <chrono>
+#include <iomanip>
 #include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
 
 #include "apps/custos/commands.h"
+#include "apps/custos/identity_cli.h"
+#include "custos/agent/api_calls.h"
+#include "custos/core/hex.h"
+#include "custos/sim/fleet.h"
 
 namespace custos::cli {
+namespace {
 
-int RunSim(const std::vector<std::string>& /*args*/) {
-  std::cerr << "custos sim: not built yet (issue 4 is in progress)\n";
-  return kExitFailure;
+constexpr char kUsage[] =
+    "custos sim --server URL --devices N --roots FILE --operator-token-file F "
+    "[--duration S] [--profiles sensor:70,camera:10,hub:20] [--workers N] [--json]";
+constexpr char kSummary[] =
+    "simulate a fleet: N devices, each with its own in-memory key store and identity, enroll "
+    "with tokens minted through the operator API, connect to the broker (one event loop), "
+    "publish telemetry by profile with jitter for --duration seconds (or until SIGINT), "
+    "execute rotate/report commands, and print a summary.";
+
+std::vector<FlagSpec> Specs() {
+  return {{"server", true, "custosd's API, e.g. https://127.0.0.1:8443", "URL"},
+          {"devices", true, "number of devices (1..100000)", "N"},
+          {"roots", true, "fleet roots (custosd's DIR/roots.pem)", "FILE"},
+          {"operator-token-file", true, "custosd's DIR/operator.token", "F"},
+          {"duration", true, "seconds to publish after connecting (default 10)", "S"},
+          {"profiles", true, "profile mix (default sensor:70,camera:10,hub:20)", "MIX"},
+          {"workers", true, "HTTPS worker threads (default 3)", "N"},
+          {"json", false, "print the summary as JSON"}};
+}
+
+std::string Ms(double value) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(1) << value;
+  return out.str();
+}
+
+bool ParsePositive(const std::string& text, long long max, long long& out) {
+  char* end = nullptr;
+  out = std::strtoll(text.c_str(), &end, 10);
+  return !text.empty() && *end == '\0' && out >= 1 && out <= max;
+}
+
+}  // namespace
+
+int RunSim(const std::vector<std::string>& args) {
+  for (const std::string& arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      std::cout << HelpText(kUsage, kSummary, Specs());
+      return kExitOk;
+    }
+  }
+  CommandContext ctx{"sim", Flags()};
+  StatusOr<Flags> flags = Flags::Parse(args, Specs());
+  if (!flags.ok()) return UsageError(ctx, std::string(flags.status().message()));
+  ctx.flags = *std::move(flags);
+  int rc = kExitOk;
+  std::optional<std::string> server = RequireFlag(ctx, "server", rc);
+  if (!server) return rc;
+  std::optional<std::string> devices = RequireFlag(ctx, "devices", rc);
+  if (!devices) return rc;
+  std::optional<std::string> roots_file = RequireFlag(ctx, "roots", rc);
+  if (!roots_file) return rc;
+  std::optional<std::string> token_file = RequireFlag(ctx, "operator-token-file", rc);
+  if (!token_file) return rc;
+  const bool json = ctx.flags.Has("json");
+
+  StatusOr<agent::ServerUrl> url = agent::ParseServerUrl(*server);
+  if (!url.ok()) return UsageError(ctx, "--server: " + std::string(url.status().message()));
+  sim::FleetOptions options;
+  options.api_port = url->port;
+  long long n = 0;
+  if (!ParsePositive(*devices, 100000, n)) {
+    return UsageError(ctx, "--devices: expected a number from 1 to 100000");
+  }
+  options.devices = static_cast<int>(n);
+  long long duration_s = 10;
+  if (std::optional<std::string> duration = ctx.flags.Get("duration")) {
+    if (!ParsePositive(*duration, 7 * 24 * 3600, duration_s)) {
+      return UsageError(ctx, "--duration: expected seconds (at least 1)");
+    }
+  }
+  if (std::optional<std::string> workers = ctx.flags.Get("workers")) {
+    long long w = 0;
+    if (!ParsePositive(*workers, 16, w)) return UsageError(ctx, "--workers: expected 1 to 16");
+    options.workers = static_cast<int>(w);
+  }
+  if (std::optional<std::string> mix = ctx.flags.Get("profiles")) {
+    StatusOr<std::vector<sim::ProfileShare>> shares = sim::ParseProfileMix(*mix);
+    if (!shares.ok()) {
+      return UsageError(ctx, "--profiles: " + std::string(shares.status().message()));
+    }
+    options.profiles = *std::move(shares);
+  }
+  StatusOr<std::string> pem = ReadTextFile(*roots_file, 1 << 20);
+  if (!pem.ok()) return UsageError(ctx, "--roots: " + std::string(pem.status().message()));
+  StatusOr<std::vector<identity::Certificate>> roots = identity::ParseCertificatePemBundle(*pem);
+  if (!roots.ok()) return UsageError(ctx, "--roots: " + std::string(roots.status().message()));
+  options.roots = *std::move(roots);
+  StatusOr<std::string> token = ReadTextFile(*token_file, 4096);
+  if (!token.ok()) {
+    return UsageError(ctx, "--operator-token-file: " + std::string(token.status().message()));
+  }
+  while (!token->empty() && (token->back() == '\n' || token->back() == '\r')) token->pop_back();
+  options.operator_token = SecretBytes(AsBytes(*token));
+  SecureWipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(token->data()), token->size()));
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  auto interrupted = [&stop_signals] {
+    const timespec none{0, 0};
+    const int sig = sigtimedwait(&stop_signals, nullptr, &none);
+    return sig == SIGINT || sig == SIGTERM;
+  };
+
+  StatusOr<std::unique_ptr<sim::Fleet>> fleet = sim::Fleet::Create(std::move(options));
+  if (!fleet.ok()) return ErrorExit(ctx, fleet.status());
+  if (!json) std::cout << "Enrolling " << n << " devices..." << std::endl;
+  StatusOr<sim::EnrollReport> enrolled = (*fleet)->Enroll();
+  if (!enrolled.ok()) return ErrorExit(ctx, enrolled.status());
+  if (!json) {
+    std::cout << "Enrolled " << enrolled->enrolled << " of " << n << " in " << Ms(enrolled->wall_ms)
+              << " ms (p50 " << Ms(sim::Percentile(enrolled->latencies_ms, 50)) << " ms, p99 "
+              << Ms(sim::Percentile(enrolled->latencies_ms, 99)) << " ms)"
+              << (enrolled->failed > 0 ? "; first failure: " + enrolled->first_error : "")
+              << std::endl;
+  }
+  const auto connect_start = std::chrono::steady_clock::now();
+  Status connected = (*fleet)->Connect(std::chrono::milliseconds(60000 + 10 * n));
+  const double connect_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - connect_start)
+          .count();
+  if (!json) {
+    std::cout << (connected.ok() ? "Connected all in " + Ms(connect_ms) + " ms"
+                                 : std::string(connected.message()))
+              << "; publishing for " << duration_s << " s" << std::endl;
+  }
+  const auto publish_start = std::chrono::steady_clock::now();
+  const auto until = publish_start + std::chrono::seconds(duration_s);
+  while (std::chrono::steady_clock::now() < until && !interrupted()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const double publish_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - publish_start).count();
+  const sim::FleetStats stats = (*fleet)->Stats();
+  (*fleet)->Stop();
+  const double rate = publish_s > 0 ? static_cast<double>(stats.messages_sent) / publish_s : 0;
+  if (json) {
+    nlohmann::json out = {{"devices", stats.devices},
+                          {"enrolled", stats.enrolled},
+                          {"enroll_failures", stats.enroll_failures},
+                          {"enroll_ms",
+                           {{"wall", enrolled->wall_ms},
+                            {"tokens", enrolled->token_ms},
+                            {"p50", sim::Percentile(enrolled->latencies_ms, 50)},
+                            {"p99", sim::Percentile(enrolled->latencies_ms, 99)}}},
+                          {"connected", stats.connected},
+                          {"connect_ms", connect_ms},
+                          {"all_connected", connected.ok()},
+                          {"messages_sent", stats.messages_sent},
+                          {"publish_failures", stats.publish_failures},
+                          {"messages_per_s", rate},
+                          {"rotated", stats.rotated},
+                          {"connections", stats.connections},
+                          {"reconnects", stats.reconnects},
+                          {"refusals", stats.refusals},
+                          {"commands", stats.commands}};
+    std::cout << out.dump() << std::endl;
+  } else {
+    std::cout << stats.messages_sent << " messages in " << Ms(publish_s) << " s (" << Ms(rate)
+              << "/s), " << stats.publish_failures << " publish failures, " << stats.connected
+              << " connected at the end, " << stats.reconnects << " reconnects, " << stats.refusals
+              << " refusals, " << stats.rotated << " rotations, " << stats.commands << " commands"
+              << std::endl;
+  }
+  return stats.enrolled == stats.devices && connected.ok() ? kExitOk : kExitFailure;
 }
 
 }  // namespace custos::cli
