@@ -4,6 +4,7 @@
 // seconds, then a summary is printed. See docs/agent.md and docs/cli.md.
 #include <signal.h>
 
+#include <array>
 #include <chrono>
 #include <iomanip>
 #include <iostream>
@@ -15,6 +16,7 @@
 #include "apps/custos/identity_cli.h"
 #include "custos/agent/api_calls.h"
 #include "custos/core/hex.h"
+#include "custos/core/random.h"
 #include "custos/sim/fleet.h"
 
 namespace custos::cli {
@@ -22,7 +24,8 @@ namespace {
 
 constexpr char kUsage[] =
     "custos sim --server URL --devices N --roots FILE --operator-token-file F "
-    "[--duration S] [--profiles sensor:70,camera:10,hub:20] [--workers N] [--json]";
+    "[--duration S] [--profiles sensor:70,camera:10,hub:20] [--workers N] [--id-prefix P] "
+    "[--json]";
 constexpr char kSummary[] =
     "simulate a fleet: N devices, each with its own in-memory key store and identity, enroll "
     "with tokens minted through the operator API, connect to the broker (one event loop), "
@@ -37,6 +40,7 @@ std::vector<FlagSpec> Specs() {
           {"duration", true, "seconds to publish after connecting (default 10)", "S"},
           {"profiles", true, "profile mix (default sensor:70,camera:10,hub:20)", "MIX"},
           {"workers", true, "HTTPS worker threads (default 3)", "N"},
+          {"id-prefix", true, "device id prefix (default sim-<4 random hex>-)", "P"},
           {"json", false, "print the summary as JSON"}};
 }
 
@@ -95,6 +99,17 @@ int RunSim(const std::vector<std::string>& args) {
     long long w = 0;
     if (!ParsePositive(*workers, 16, w)) return UsageError(ctx, "--workers: expected 1 to 16");
     options.workers = static_cast<int>(w);
+  }
+  if (std::optional<std::string> prefix = ctx.flags.Get("id-prefix")) {
+    options.id_prefix = *prefix;
+  } else {
+    // Ids of earlier runs are taken (and their sequence numbers are higher).
+    std::array<uint8_t, 2> tag{};
+    if (Status random = FillRandom(tag); !random.ok()) return ErrorExit(ctx, random);
+    options.id_prefix = "sim-" + HexEncode(tag) + "-";
+  }
+  if (Status valid = identity::ValidateDeviceId(options.id_prefix + "1"); !valid.ok()) {
+    return UsageError(ctx, "--id-prefix: " + std::string(valid.message()));
   }
   if (std::optional<std::string> mix = ctx.flags.Get("profiles")) {
     StatusOr<std::vector<sim::ProfileShare>> shares = sim::ParseProfileMix(*mix);

@@ -321,8 +321,9 @@ StatusOr<std::unique_ptr<net::MqttClient>> Fleet::MakeClient(Device& device) {
       d->rotating.store(false);
       lock.unlock();
       (void)d->session->DestroyRetiredKey();
+    } else {
+      lock.unlock();
     }
-    lock.unlock();
     stats_changed_.notify_all();
   });
   client->set_disconnect_handler([this, d, generation](int reason) {
