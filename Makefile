@@ -17,7 +17,7 @@ build: deps
 	@ninja -C $(BUILD_DIR) -j $(JOBS)
 
 demo: build
-	@$(BUILD_DIR)/apps/custos/custos demo
+	@$(BUILD_DIR)/apps/custos/custos demo --devices 1000
 
 test: deps
 	@bash scripts/test-all.sh

@@ -50,6 +50,30 @@ TEST(CliTest, HelpOnEveryCommand) {
   EXPECT_EQ(RunCustos({"nonsense"}).exit_code, 2);
 }
 
+// The JSON report of `custos demo --json` is a contract other tools read:
+// these names must stay.
+TEST(CliTest, DemoJsonReportHasTheContractFields) {
+  RunResult r = RunCustos({"demo", "--devices", "8", "--telemetry-seconds", "1", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const nlohmann::json report = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(report.is_object()) << r.out;
+  EXPECT_EQ(report["devices"], 8);
+  EXPECT_EQ(report["enrolled"], 8);
+  EXPECT_EQ(report["connected"], 8);
+  EXPECT_EQ(report["rotated"], 8);
+  ASSERT_TRUE(report["revoked"].is_object()) << r.out;
+  EXPECT_TRUE(report["revoked"]["device"].is_string());
+  EXPECT_TRUE(report["revoked"]["cut_off_ms"].is_number());
+  ASSERT_TRUE(report["telemetry"].is_object()) << r.out;
+  EXPECT_TRUE(report["telemetry"]["messages"].is_number_integer());
+  EXPECT_TRUE(report["telemetry"]["latency_ms"]["p50"].is_number());
+  EXPECT_TRUE(report["telemetry"]["latency_ms"]["p99"].is_number());
+
+  RunResult bad = RunCustos({"demo", "--devices", "0"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_THAT(bad.err, HasSubstr("--devices"));
+}
+
 TEST(CliTest, ListNamesEveryAlgorithmOfTheContract) {
   RunResult r = RunCustos({"crypto", "list", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
