@@ -101,7 +101,9 @@ class Operator {
     net::HttpsClientOptions options;
     options.port = api_port;
     CUSTOS_ASSIGN_OR_RETURN(options.server_verifier, net::PeerVerifier::Create(roots));
-    options.keep_alive = true;
+    // A few calls minutes apart: a connection each (the server closes idle
+    // keep-alive connections after 5 s).
+    options.keep_alive = false;
     options.timeout_seconds = 30;
     CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<net::HttpsClient> client,
                             net::HttpsClient::Create(options));
