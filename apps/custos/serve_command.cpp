@@ -87,6 +87,9 @@ int RunServe(const std::vector<std::string>& args) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // A client that goes away mid-answer must not end the server (TLS writes
+  // to a closed socket raise SIGPIPE).
+  ::signal(SIGPIPE, SIG_IGN);
 
   StatusOr<std::unique_ptr<server::ControlPlane>> plane = server::ControlPlane::Start(options);
   if (!plane.ok()) {

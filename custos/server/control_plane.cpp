@@ -361,8 +361,10 @@ struct ControlPlane::Impl {
     ++latency_count;
   }
 
-  void Audit(std::string_view actor, std::string_view action, std::string_view target,
-             const Json& detail) {
+  // Appends an audit entry (a FULL commit: it also makes the CA's writes
+  // before it durable, see ControlPlaneOptions::group_commit).
+  Status Audit(std::string_view actor, std::string_view action, std::string_view target,
+               const Json& detail) {
     store::AuditEntry entry;
     entry.at_ms = NowMs();
     entry.actor = std::string(actor);
@@ -370,7 +372,7 @@ struct ControlPlane::Impl {
     entry.target = std::string(target);
     entry.detail_json = detail.is_null() ? "" : detail.dump();
     std::lock_guard<std::mutex> lock(state_mutex);
-    (void)state->AppendAudit(entry);
+    return state->AppendAudit(entry).status();
   }
 
   // The channel of `device_id`, derived on first use from its recorded key.
@@ -468,7 +470,7 @@ struct ControlPlane::Impl {
   // ---- enrollment durability (group commit) -------------------------------------
 
   Status CommitEnrollment(store::EnrollmentRecord record) {
-    if (options.enrollment_group_wait_us <= 0) {
+    if (!options.group_commit) {
       std::lock_guard<std::mutex> lock(state_mutex);
       std::vector<store::EnrollmentRecord> one;
       one.push_back(std::move(record));
@@ -483,9 +485,11 @@ struct ControlPlane::Impl {
     while (!mine.done) {
       if (!group_committing) {
         group_committing = true;
-        lock.unlock();
-        std::this_thread::sleep_for(std::chrono::microseconds(options.enrollment_group_wait_us));
-        lock.lock();
+        if (options.enrollment_group_wait_us > 0) {
+          lock.unlock();
+          std::this_thread::sleep_for(std::chrono::microseconds(options.enrollment_group_wait_us));
+          lock.lock();
+        }
         std::vector<PendingEnrollment*> batch(group_queue.begin(), group_queue.end());
         group_queue.clear();
         lock.unlock();
@@ -675,10 +679,11 @@ struct ControlPlane::Impl {
     }
     ForgetChannel(device_id);
     Count(&ControlPlaneStats::revocations);
-    Audit("operator", "device.revoke", device_id,
-          Json{{"reason", RevocationReasonApiName(body->reason)},
-               {"revoked_certificates", reply.revoked_certificates},
-               {"crl_number", reply.crl_number}});
+    Status audited = Audit("operator", "device.revoke", device_id,
+                           Json{{"reason", RevocationReasonApiName(body->reason)},
+                                {"revoked_certificates", reply.revoked_certificates},
+                                {"crl_number", reply.crl_number}});
+    if (!audited.ok()) return net::HttpsResponse::Error(Annotate(audited, "audit"));
     if (!pushed.ok()) return net::HttpsResponse::Error(Annotate(pushed, "CRL distribution"));
     return net::HttpsResponse{200, RevokeReplyToJson(reply), "application/json"};
   }
@@ -727,8 +732,8 @@ struct ControlPlane::Impl {
       if (subscriber->Publish(topic, *sealed, 1).ok()) ++sent;
     }
     Count(&ControlPlaneStats::commands_sent, sent);
-    Audit("operator", "commands.send", body->all ? "all" : std::to_string(targets.size()),
-          Json{{"command", body->command}, {"sent", sent}});
+    (void)Audit("operator", "commands.send", body->all ? "all" : std::to_string(targets.size()),
+                Json{{"command", body->command}, {"sent", sent}});
     return net::HttpsResponse::Json(Json{{"sent", sent}}, 202);
   }
 
@@ -746,8 +751,9 @@ struct ControlPlane::Impl {
       reply.tokens = *std::move(tokens);
       reply.expires_at = now + body->lifetime_s;
     }
-    Audit("operator", "tokens.issue", body->device_id,
-          Json{{"count", body->count}, {"expires_at", reply.expires_at}});
+    Status audited = Audit("operator", "tokens.issue", body->device_id,
+                           Json{{"count", body->count}, {"expires_at", reply.expires_at}});
+    if (!audited.ok()) return net::HttpsResponse::Error(Annotate(audited, "audit"));
     return net::HttpsResponse{201, TokensReplyToJson(reply), "application/json"};
   }
 
@@ -876,8 +882,13 @@ Status ControlPlane::Impl::OpenCa() {
   }
   const std::string db_path = dir + "/custos.db";
   const bool new_db = !Exists(db_path);
+  // With group commit the CA's connection does not fsync; see
+  // ControlPlaneOptions::group_commit for why no acknowledged write is lost.
+  store::DatabaseOptions registry_options;
+  registry_options.synchronous =
+      options.group_commit ? store::Synchronous::kNormal : store::Synchronous::kFull;
   CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<identity::DeviceRegistry> registry,
-                          store::OpenSqliteDeviceRegistry(db_path));
+                          store::OpenSqliteDeviceRegistry(db_path, registry_options));
   if (new_db) created.push_back(db_path + ": SQLite database (CA registry, fleet state)");
   CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<keystore::KeyStore> ca_store,
                           keystore::OpenPkcs11KeyStore(uri));
@@ -1103,6 +1114,17 @@ Status ControlPlane::Impl::Init() {
   CUSTOS_RETURN_IF_ERROR(StartBroker());
   writer = std::thread([this] { WriterLoop(); });
   CUSTOS_RETURN_IF_ERROR(StartSubscriber());
+  // A FULL commit that also makes the CA's start-up writes (a new CA, the
+  // CRL numbers) durable.
+  {
+    store::AuditEntry entry;
+    entry.at_ms = NowMs();
+    entry.actor = "system";
+    entry.action = "custosd.start";
+    entry.target = dir;
+    std::lock_guard<std::mutex> lock(state_mutex);
+    CUSTOS_RETURN_IF_ERROR(state->AppendAudit(entry).status());
+  }
   CUSTOS_RETURN_IF_ERROR(StartHttps());
   return OkStatus();
 }

@@ -72,9 +72,19 @@ struct ControlPlaneOptions {
   // Lifetime of the service certificates issued at each start (HTTPS
   // server, broker, subscriber).
   int64_t service_certificate_seconds = 30LL * 24 * 3600;
-  // Group commit of enrollments: after the first enrollment of a group
-  // arrives, wait this long for others before committing them together (0:
-  // commit each at once).
+  // Group commit of enrollments. Off: the CA's registry and the fleet state
+  // each commit with synchronous=FULL (two fsyncs per enrollment). On: the
+  // CA's registry connection commits with synchronous=NORMAL (no fsync), and
+  // the enrollments that arrive while a fleet-state commit is under way are
+  // recorded together in the next fleet-state transaction (FULL); its fsync
+  // of the shared WAL file makes every CA commit before it durable too, and
+  // only then is each of them acknowledged. Every other CA write (rotation,
+  // revocation, tokens, start-up) is likewise followed by a FULL fleet-state
+  // commit before it is acknowledged.
+  bool group_commit = true;
+  // With group_commit: how long the first enrollment of a group waits for
+  // others before committing (0: commit at once; the group is then what
+  // arrived during the previous commit).
   int enrollment_group_wait_us = 0;
 };
 

@@ -6,6 +6,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <chrono>
@@ -47,6 +48,7 @@ bool WaitFor(F done, int limit_ms) {
 class ControlPlaneTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    ::signal(SIGPIPE, SIG_IGN);  // TLS writes to a closed socket
     dir_ = new TempDir();
     ControlPlaneOptions options;
     options.data_dir = dir_->path();
