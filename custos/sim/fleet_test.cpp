@@ -212,6 +212,22 @@ TEST_F(FleetTest, FiftyDevicesEnrollConnectPublishRotateAndARevokedOneIsCutOff) 
     return false;
   };
   ASSERT_TRUE(Eventually([&] { return disconnected_after(revoked_at); }, std::chrono::seconds(10)));
+  for (const ConnectionEvent& event : fleet.ConnectionEvents(victim)) {
+    if (event.kind == ConnectionEventKind::kDisconnected && event.at >= revoked_at) {
+      // Recorded for reports (--gtest_output=xml), not asserted.
+      RecordProperty("revocation_cut_off_ms",
+                     std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        event.at - revoked_at)
+                                        .count()));
+      break;
+    }
+  }
+  {
+    std::vector<double> rotation_ms = fleet.RotationLatenciesMs();
+    RecordProperty("rotation_ms_max",
+                   std::to_string(static_cast<int>(Percentile(rotation_ms, 100))));
+    RecordProperty("enroll_ms_p50", std::to_string(Percentile(enrolled->latencies_ms, 50)));
+  }
   // Give its reconnection attempts (backoff from 250 ms) time to fail.
   std::this_thread::sleep_for(std::chrono::seconds(3));
   for (const ConnectionEvent& event : fleet.ConnectionEvents(victim)) {
