@@ -37,11 +37,14 @@ struct Fixture {
 
 // SoftHSM2's configuration is process-wide, so one process runs one control
 // plane: run each configuration in its own process with --benchmark_filter.
+// The control planes of this run, stopped (broker included) and their
+// folders removed by main() at the end.
+Fixture* fixtures[2] = {nullptr, nullptr};
+
 Fixture* GetFixture(bool group_commit, std::string& error) {
-  static Fixture* fixtures[2] = {nullptr, nullptr};
   const int index = group_commit ? 1 : 0;
   if (fixtures[index] != nullptr) return fixtures[index];
-  auto f = new Fixture();
+  auto f = std::make_unique<Fixture>();
   f->dir = std::make_unique<testing::TempDir>();
   ControlPlaneOptions options;
   options.data_dir = f->dir->path();
@@ -57,8 +60,8 @@ Fixture* GetFixture(bool group_commit, std::string& error) {
   auto tokens = testing::IssueTokens(**client, f->plane->operator_token_path(), 10000);
   if (!tokens.ok()) return nullptr;
   f->tokens = *std::move(tokens);
-  fixtures[index] = f;
-  return f;
+  fixtures[index] = f.release();  // deleted by main()
+  return fixtures[index];
 }
 
 void BM_EnrollOverHttps(benchmark::State& state) {
@@ -126,5 +129,9 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  for (custos::server::Fixture*& f : custos::server::fixtures) {
+    delete f;
+    f = nullptr;
+  }
   return 0;
 }

@@ -258,7 +258,11 @@ struct ControlPlane::Impl {
   // The subscriber.
   PkeyPtr subscriber_key;
   net::SslCtxPtr subscriber_ctx;
+  // Guards the subscriber pointer (replaced when it cannot reconnect).
+  mutable std::mutex subscriber_mutex;
   std::unique_ptr<net::MqttClient> subscriber;
+  int subscriber_down_checks = 0;
+  int64_t subscriber_replacements = 0;
 
   // Channels and replay state per device.
   struct DeviceChannel {
@@ -307,6 +311,8 @@ struct ControlPlane::Impl {
   Status OpenOperatorToken();
   Status StartBroker();
   Status StartSubscriber();
+  // A new subscriber client, connected (threaded), subscribed to telemetry.
+  StatusOr<std::unique_ptr<net::MqttClient>> ConnectSubscriber();
   Status StartHttps();
   void Shutdown();
 
@@ -716,6 +722,7 @@ struct ControlPlane::Impl {
         q.after_id = page->next_after;
       }
     }
+    std::lock_guard<std::mutex> subscriber_lock(subscriber_mutex);
     if (subscriber == nullptr || !subscriber->connected()) {
       return net::HttpsResponse::Error(UnavailableError("custosd is not connected to the broker"));
     }
@@ -783,6 +790,13 @@ struct ControlPlane::Impl {
       out.broker_running = broker != nullptr && broker->running();
       out.broker_restarts = broker_restarts;
     }
+    {
+      std::lock_guard<std::mutex> subscriber_lock(subscriber_mutex);
+      if (subscriber != nullptr) {
+        out.subscriber_connected = subscriber->connected();
+        out.subscriber_connections = subscriber->connection_count() + subscriber_replacements;
+      }
+    }
     std::lock_guard<std::mutex> lock(state_mutex);
     CUSTOS_ASSIGN_OR_RETURN(out.devices_by_status, state->CountByStatus());
     return out;
@@ -832,10 +846,44 @@ struct ControlPlane::Impl {
     return out.str();
   }
 
+  // Replaces the subscriber when it has been disconnected for three checks
+  // in a row while the broker runs: libmosquitto's network thread gives up
+  // on some errors (a TLS error when the broker dies) instead of
+  // reconnecting.
+  void CheckSubscriber() {
+    if (stopped.load()) return;
+    {
+      std::lock_guard<std::mutex> lock(subscriber_mutex);
+      if (subscriber == nullptr || subscriber->connected()) {
+        subscriber_down_checks = 0;
+        return;
+      }
+      if (++subscriber_down_checks < 3) return;
+      subscriber_down_checks = 0;
+    }
+    StatusOr<std::unique_ptr<net::MqttClient>> fresh = ConnectSubscriber();
+    if (!fresh.ok()) return;  // next check tries again
+    std::unique_ptr<net::MqttClient> old;
+    {
+      std::lock_guard<std::mutex> lock(subscriber_mutex);
+      old = std::move(subscriber);
+      subscriber = *std::move(fresh);
+      if (old != nullptr) subscriber_replacements += old->connection_count();
+    }
+    if (old != nullptr) old->Disconnect();
+  }
+
   void Supervise() {
     std::unique_lock<std::mutex> lock(broker_mutex);
     for (;;) {
-      broker_cv.wait(lock, [this] { return broker_died || stopped.load(); });
+      if (!broker_cv.wait_for(lock, std::chrono::milliseconds(500),
+                              [this] { return broker_died || stopped.load(); })) {
+        const bool running = broker != nullptr && broker->running();
+        lock.unlock();
+        if (running) CheckSubscriber();
+        lock.lock();
+        continue;
+      }
       if (stopped.load()) return;
       broker_died = false;
       std::unique_ptr<net::MosquittoBroker> old = std::move(broker);
@@ -1027,6 +1075,13 @@ Status ControlPlane::Impl::StartSubscriber() {
   tls.chain = chain;
   tls.key = subscriber_key.get();
   CUSTOS_ASSIGN_OR_RETURN(subscriber_ctx, net::MakeClientContext(tls));
+  CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<net::MqttClient> client, ConnectSubscriber());
+  std::lock_guard<std::mutex> lock(subscriber_mutex);
+  subscriber = std::move(client);
+  return OkStatus();
+}
+
+StatusOr<std::unique_ptr<net::MqttClient>> ControlPlane::Impl::ConnectSubscriber() {
   net::MqttClientOptions mqtt;
   mqtt.host = "127.0.0.1";
   mqtt.port = static_cast<uint16_t>(mqtt_port);
@@ -1034,13 +1089,13 @@ Status ControlPlane::Impl::StartSubscriber() {
   mqtt.ssl_ctx = subscriber_ctx.get();
   mqtt.keepalive_s = 30;
   mqtt.max_backoff_ms = 2000;
-  CUSTOS_ASSIGN_OR_RETURN(subscriber, net::MqttClient::Create(mqtt));
-  subscriber->set_message_handler([this](const net::MqttMessageView& m) { OnTelemetry(m); });
+  CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<net::MqttClient> client, net::MqttClient::Create(mqtt));
+  client->set_message_handler([this](const net::MqttMessageView& m) { OnTelemetry(m); });
   // Subscribe before connecting so the subscription is made (and renewed) on every connection.
-  (void)subscriber->Subscribe("devices/+/telemetry", 1);
-  Status connected = subscriber->Connect(10000);
+  (void)client->Subscribe("devices/+/telemetry", 1);
+  Status connected = client->Connect(10000);
   if (!connected.ok()) return Annotate(connected, "custosd's MQTT subscriber");
-  return OkStatus();
+  return client;
 }
 
 Status ControlPlane::Impl::StartHttps() {
@@ -1132,7 +1187,10 @@ Status ControlPlane::Impl::Init() {
 void ControlPlane::Impl::Shutdown() {
   if (stopped.exchange(true)) return;
   if (https) https->Stop();
-  if (subscriber) subscriber->Disconnect();
+  {
+    std::lock_guard<std::mutex> lock(subscriber_mutex);
+    if (subscriber) subscriber->Disconnect();
+  }
   if (writer.joinable()) {
     {
       std::lock_guard<std::mutex> lock(activity_mutex);
@@ -1177,6 +1235,10 @@ ControlPlane::~ControlPlane() { Stop(); }
 const std::vector<std::string>& ControlPlane::created() const { return impl_->created; }
 int ControlPlane::api_port() const { return impl_->https ? impl_->https->port() : 0; }
 int ControlPlane::mqtt_port() const { return impl_->mqtt_port; }
+int ControlPlane::broker_pid() const {
+  std::lock_guard<std::mutex> lock(impl_->broker_mutex);
+  return impl_->broker != nullptr ? static_cast<int>(impl_->broker->pid()) : -1;
+}
 const std::string& ControlPlane::data_dir() const { return impl_->dir; }
 std::string ControlPlane::roots_path() const { return impl_->dir + "/roots.pem"; }
 std::string ControlPlane::operator_token_path() const { return impl_->dir + "/operator.token"; }

@@ -34,7 +34,11 @@
 // (next handshake) use at once.
 //
 // Thread safety: the public methods may be called from any thread. No
-// global state; secrets (operator token, keys) are wiped when freed.
+// global state of its own; secrets (operator token, keys) are wiped when
+// freed. SoftHSM2's configuration is process-wide (SOFTHSM2_CONF, see
+// keystore/pkcs11/softhsm_token.h), so one process runs control planes of
+// one data folder only (one after the other is fine; a second folder in the
+// same process fails to open its token).
 #ifndef CUSTOS_SERVER_CONTROL_PLANE_H_
 #define CUSTOS_SERVER_CONTROL_PLANE_H_
 
@@ -113,6 +117,9 @@ struct ControlPlaneStats {
   int64_t enrollment_commits = 0;
   bool broker_running = false;
   int64_t broker_restarts = 0;
+  // custosd's own MQTT subscriber: connected now, and connections so far.
+  bool subscriber_connected = false;
+  int64_t subscriber_connections = 0;
 };
 
 class ControlPlane {
@@ -135,6 +142,9 @@ class ControlPlane {
   // The bound ports on 127.0.0.1.
   int api_port() const;
   int mqtt_port() const;
+  // The process id of the running mosquitto, or -1 (for diagnostics and
+  // tests).
+  int broker_pid() const;
   // The data folder (absolute) and files in it.
   const std::string& data_dir() const;
   std::string roots_path() const;           // DIR/roots.pem

@@ -17,6 +17,7 @@
 #include "custos/net/broker_policy.h"
 #include "custos/net/mqtt_client.h"
 #include "custos/server/server_test_util.h"
+#include "testing/run_program.h"
 #include "testing/status_matchers.h"
 
 namespace custos::server {
@@ -369,6 +370,62 @@ TEST_F(ControlPlaneTest, CommandsAreSealedAndPublished) {
   ExpectError(client_->Post("/v1/commands", R"({"command": "reboot", "devices": "all"})",
                             "application/json", Operator()),
               400, "invalid_argument");
+}
+
+TEST_F(ControlPlaneTest, ABrokerThatDiesIsReportedAndRestarted) {
+  const int pid = plane_->broker_pid();
+  ASSERT_GT(pid, 0);
+  auto before = plane_->Stats();
+  ASSERT_THAT(before.status(), IsOk());
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  // Health says so while it is down (it may already be back: then it is ok).
+  auto health = client_->Get("/v1/health");
+  ASSERT_THAT(health.status(), IsOk());
+  auto h = ParseHealthInfo(health->body);
+  ASSERT_THAT(h.status(), IsOk());
+  if (h->broker == "down") {
+    EXPECT_EQ(health->status, 503);
+    EXPECT_EQ(h->status, "degraded");
+  }
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto s = plane_->Stats();
+        return s.ok() && s->broker_restarts > before->broker_restarts && s->broker_running;
+      },
+      20000));
+  EXPECT_NE(plane_->broker_pid(), pid);
+  health = client_->Get("/v1/health");
+  ASSERT_THAT(health.status(), IsOk());
+  EXPECT_EQ(health->status, 200) << health->body;
+  // Devices can use it again, on the same port, and custosd's subscriber is back.
+  auto device = Enrolled("after-restart-1");
+  auto ctx = device->MqttContext(roots_);
+  ASSERT_THAT(ctx.status(), IsOk());
+  net::MqttClientOptions options;
+  options.port = static_cast<uint16_t>(plane_->mqtt_port());
+  options.client_id = "after-restart-1";
+  options.ssl_ctx = ctx->get();
+  auto mqtt = net::MqttClient::Create(options);
+  ASSERT_THAT(mqtt.status(), IsOk());
+  ASSERT_THAT((*mqtt)->Connect(), IsOk());
+  auto sealed = device->SealTelemetry(1, NowMs());
+  ASSERT_THAT(sealed.status(), IsOk());
+  const int64_t accepted = plane_->Stats()->telemetry_accepted;
+  // The subscriber reconnects with backoff: publish until one arrives.
+  uint64_t seq = 1;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto s = device->SealTelemetry(seq++, NowMs());
+        if (s.ok()) (void)(*mqtt)->Publish(net::DeviceTelemetryTopic("after-restart-1"), *s, 1);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        return plane_->Stats()->telemetry_accepted > accepted;
+      },
+      20000))
+      << "received " << plane_->Stats()->telemetry_received << " subscriber connected "
+      << plane_->Stats()->subscriber_connected << " connections "
+      << plane_->Stats()->subscriber_connections << " log "
+      << ::custos::testing::ReadFileOrEmpty(plane_->data_dir() + "/broker/mosquitto.log");
+  (*mqtt)->Disconnect();
 }
 
 TEST_F(ControlPlaneTest, MetricsAreValidPrometheusText) {
