@@ -7,6 +7,7 @@
 //   plugin_opt_ca_file    DIR/ca.pem     CA certificates that sign the CRLs
 //   plugin_opt_crl_file   DIR/crl.pem    the CRL file, watched for changes
 //   plugin_opt_privileged custosd:...    privileged identities (comma list)
+//   plugin_opt_owner_pid  PID            the process that started the broker
 //
 // MOSQ_EVT_BASIC_AUTH: the identity is the subject CN of the client
 //   certificate TLS already verified (require_certificate); a revoked
@@ -21,6 +22,10 @@
 //   is reloaded and every connected client whose certificate is now revoked is
 //   kicked. A file that does not load (missing, malformed, bad signature) is
 //   logged and the last good list stays in force.
+//   With owner_pid set, the same poll checks that the broker's parent is still
+//   that process; when it is gone (custosd crashed or was killed) the broker
+//   stops itself (SIGTERM), so that no orphaned broker keeps the port and
+//   keeps serving with a revocation list nobody updates any more.
 // MOSQ_EVT_DISCONNECT: forgets the client.
 //
 // The plug-in's state lives in the userdata mosquitto hands back to every
@@ -29,9 +34,12 @@
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
 #include <openssl/x509.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -75,6 +83,8 @@ struct PluginState {
   long last_poll_ns = 0;
   time_t last_poll_s = 0;
   std::map<const mosquitto*, ConnectedClient> clients;
+  pid_t owner_pid = 0;  // 0: not watched
+  bool stopping = false;
 };
 
 bool StatFile(const std::string& path, FileStamp* stamp) {
@@ -188,6 +198,14 @@ int OnTick(int /*event*/, void* /*event_data*/, void* userdata) {
   if (elapsed_ns >= 0 && elapsed_ns < kPollIntervalNs) return MOSQ_ERR_SUCCESS;
   state->last_poll_s = now.tv_sec;
   state->last_poll_ns = now.tv_nsec;
+  if (state->owner_pid > 0 && !state->stopping && getppid() != state->owner_pid) {
+    state->stopping = true;
+    mosquitto_log_printf(MOSQ_LOG_WARNING,
+                         "custos: the process that started the broker (pid %d) is gone; stopping",
+                         static_cast<int>(state->owner_pid));
+    kill(getpid(), SIGTERM);
+    return MOSQ_ERR_SUCCESS;
+  }
   if (!Reload(state, false)) return MOSQ_ERR_SUCCESS;
   // Kicking ends the connection later in the loop; mark the client first so
   // that it can do nothing meanwhile.
@@ -254,6 +272,8 @@ int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, void** userdata,
       state->crl_file = value;
     } else if (std::strcmp(key, "privileged") == 0) {
       state->privileged = SplitCommaList(value);
+    } else if (std::strcmp(key, "owner_pid") == 0) {
+      state->owner_pid = static_cast<pid_t>(std::strtol(value, nullptr, 10));
     }
   }
   if (state->ca_file.empty() || state->crl_file.empty()) {

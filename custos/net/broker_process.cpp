@@ -197,7 +197,8 @@ Status MosquittoBroker::WriteFiles() {
     }
     conf << "plugin " << config_.plugin_path << "\n"
          << "plugin_opt_ca_file " << dir << "/ca.pem\n"
-         << "plugin_opt_crl_file " << dir << "/crl.pem\n";
+         << "plugin_opt_crl_file " << dir << "/crl.pem\n"
+         << "plugin_opt_owner_pid " << ::getpid() << "\n";
     if (!privileged.empty()) conf << "plugin_opt_privileged " << privileged << "\n";
   } else {
     std::ostringstream acl;

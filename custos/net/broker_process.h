@@ -15,7 +15,9 @@
 // the identity from the certificate, refuses revoked certificates, enforces
 // the per-device topic ACL (broker_policy.h), and disconnects clients whose
 // certificate appears in a newer CRL written with UpdateCrl, within about
-// 100 ms. Without it, mosquitto's own use_identity_as_username and an ACL file
+// 100 ms; it also stops the broker (SIGTERM) when the process that started it
+// is gone (a custosd that crashed or was killed leaves no orphaned broker
+// serving with a CRL nobody updates). Without it, mosquitto's own use_identity_as_username and an ACL file
 // with the same per-device patterns apply, and the CRL is read at start only
 // (mosquitto skips authentication plug-ins entirely with
 // use_identity_as_username, which is why the plug-in mode does not set it).

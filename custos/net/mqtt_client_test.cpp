@@ -8,8 +8,10 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -436,6 +438,52 @@ TEST_F(MqttBrokerWithoutPluginTest, AclFileKeepsDevicesToTheirOwnTopics) {
   EXPECT_EQ(
       control_inbox.messages(),
       (std::vector<std::pair<std::string, std::string>>{{"devices/attacker/telemetry", "own"}}));
+}
+
+}  // namespace
+}  // namespace custos::net
+
+namespace custos::net {
+namespace {
+
+// A broker whose owner dies without stopping it (custosd crashed or was
+// killed) stops itself instead of serving on with a CRL nobody updates.
+TEST(MqttBrokerOwnerTest, BrokerStopsWhenTheProcessThatStartedItDies) {
+  // Orphans of our children become our children, so the broker can be
+  // waited for here.
+  ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  TempFolder dir;
+  ASSERT_FALSE(dir.path().empty());
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  const pid_t owner = fork();
+  ASSERT_GE(owner, 0);
+  if (owner == 0) {
+    close(pipe_fds[0]);
+    auto pki = TestFleetPki::Create();
+    if (!pki.ok()) _exit(2);
+    auto broker = testing::StartTestBroker(**pki, dir.path());
+    if (!broker.ok()) _exit(3);
+    const pid_t broker_pid = (*broker)->pid();
+    if (write(pipe_fds[1], &broker_pid, sizeof(broker_pid)) != sizeof(broker_pid)) _exit(4);
+    _exit(0);  // dies without stopping the broker
+  }
+  close(pipe_fds[1]);
+  pid_t broker_pid = -1;
+  const ssize_t got = read(pipe_fds[0], &broker_pid, sizeof(broker_pid));
+  close(pipe_fds[0]);
+  int owner_status = 0;
+  ASSERT_EQ(waitpid(owner, &owner_status, 0), owner);
+  ASSERT_TRUE(WIFEXITED(owner_status) && WEXITSTATUS(owner_status) == 0) << owner_status;
+  ASSERT_EQ(got, static_cast<ssize_t>(sizeof(broker_pid)));
+  ASSERT_GT(broker_pid, 0);
+
+  int broker_status = 0;
+  const bool stopped =
+      WaitUntil([&] { return waitpid(broker_pid, &broker_status, WNOHANG) == broker_pid; }, 5000);
+  if (!stopped) kill(broker_pid, SIGKILL);
+  EXPECT_TRUE(stopped) << "the orphaned broker kept running";
+  EXPECT_THAT(ReadFile(dir.path() + "/broker/mosquitto.log"), HasSubstr("is gone; stopping"));
 }
 
 }  // namespace
