@@ -3,6 +3,7 @@
 // event loop, and publish sealed telemetry by profile for --duration
 // seconds, then a summary is printed. See docs/agent.md and docs/cli.md.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <array>
 #include <chrono>
@@ -131,6 +132,17 @@ int RunSim(const std::vector<std::string>& args) {
   options.operator_token = SecretBytes(AsBytes(*token));
   SecureWipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(token->data()), token->size()));
 
+  // One socket per device: raise the descriptor limit to what is allowed.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &files);
+  }
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
+      static_cast<long long>(files.rlim_cur) < n + 64) {
+    return Failure(ctx, std::to_string(n) + " devices need more open files than the limit of " +
+                            std::to_string(files.rlim_cur) + " (raise it with ulimit -n)");
+  }
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);

@@ -17,6 +17,7 @@
 #include "custos/identity/device_registry.h"
 #include "custos/identity/fleet_ca.h"
 #include "custos/keystore/open_key_store.h"
+#include "custos/keystore/pkcs11/softhsm_test_token.h"
 #include "custos/keystore/soft_key_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -273,6 +274,45 @@ TEST_F(DeviceSessionTest, AFailedEnrollmentLeavesNoKeyAndNoState) {
   // Only the telemetry key (made for the request) is left; no identity key.
   EXPECT_THAT(StoredKeyLabels(), ::testing::ElementsAre(std::string(kTelemetryKeyLabel)));
   EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/device/device.json"));
+}
+
+TEST_F(DeviceSessionTest, AnIdentityKeyInSoftHsmWithTheTelemetryKeyBesideIt) {
+  auto token = keystore::SoftHsmTestToken::Create("agent-test");
+  ASSERT_THAT(token.status(), IsOk());
+  {
+    DeviceFolderOptions options = Folder();
+    options.store_uri = token->uri();
+    auto session = DeviceSession::Open(options);
+    ASSERT_THAT(session.status(), IsOk());
+    auto body = (*session)->EnrollBody(plane_->Token(), NowS());
+    ASSERT_THAT(body.status(), IsOk());
+    auto reply = plane_->Enroll(*body);
+    ASSERT_THAT(reply.status(), IsOk());
+    ASSERT_THAT((*session)->AcceptEnrollReply(*reply, NowS()), IsOk());
+    // SoftHSM2 has no X25519 here: the telemetry key lives in a software
+    // store beside the device state, the identity key in the token.
+    EXPECT_TRUE(std::filesystem::exists(dir_.path() + "/device/telemetry-keys"));
+    auto sealed = (*session)->SealTelemetry("telemetry", "sensor", {}, NowMs());
+    ASSERT_THAT(sealed.status(), IsOk());
+    auto channel = plane_->Channel("dev-1");
+    ASSERT_THAT(channel.status(), IsOk());
+    EXPECT_THAT(channel->Open(sealed->payload, (*session)->telemetry_topic()).status(), IsOk());
+    EXPECT_THAT((*session)->MqttTlsContext().status(), IsOk());
+    // Rotation with both keys in the token.
+    auto rotation = (*session)->BeginRotation(NowS());
+    ASSERT_THAT(rotation.status(), IsOk());
+    auto rotated = plane_->Rotate(*rotation);
+    ASSERT_THAT(rotated.status(), IsOk());
+    ASSERT_THAT((*session)->AcceptRotationReply(*rotated, NowS()), IsOk());
+    EXPECT_THAT((*session)->DestroyRetiredKey(), IsOk());
+  }
+  auto store = keystore::OpenKeyStore(token->uri());
+  ASSERT_THAT(store.status(), IsOk());
+  auto keys = (*store)->List();
+  ASSERT_THAT(keys.status(), IsOk());
+  std::vector<std::string> labels;
+  for (const keystore::KeyInfo& key : *keys) labels.push_back(key.label);
+  EXPECT_THAT(labels, ::testing::ElementsAre("custos-device-dev-1-g2"));
 }
 
 TEST_F(DeviceSessionTest, InMemorySessionsPersistNothing) {

@@ -263,6 +263,7 @@ StatusOr<EnrollReport> Fleet::Enroll() {
     }
   };
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<std::size_t>(options_.workers));
   for (int t = 0; t < options_.workers; ++t) threads.emplace_back(worker);
   for (std::thread& t : threads) t.join();
   report.wall_ms = MsSince(start);
