@@ -15,6 +15,8 @@ PACKAGES=(
   libsqlite3-dev libcpp-httplib-dev mosquitto libmosquitto-dev mosquitto-dev
   # tests, benchmarks, constant-time check
   libgtest-dev libgmock-dev libbenchmark-dev valgrind
+  # the README's examples talk to the API with curl and jq
+  curl jq
 )
 
 # Node.js and npm run the independent MQTT client of the tests (the npm mqtt
