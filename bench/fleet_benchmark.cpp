@@ -195,6 +195,7 @@ void BM_FleetAtScale(benchmark::State& state) {
     // Each simulator's summary: how many of its devices were connected when
     // it was stopped.
     int64_t connected = 0;
+    double sent_per_s = 0;
     for (std::size_t i = 0; i < sims.size(); ++i) {
       std::ifstream log(dir + "/sim-" + std::to_string(i) + ".log");
       std::string line;
@@ -203,9 +204,14 @@ void BM_FleetAtScale(benchmark::State& state) {
         if (!line.empty() && line.front() == '{') last_line = line;
       }
       const nlohmann::json summary = nlohmann::json::parse(last_line, nullptr, false);
-      if (summary.is_object()) connected += summary.value("connected", int64_t{0});
+      if (summary.is_object()) {
+        connected += summary.value("connected", int64_t{0});
+        sent_per_s += summary.value("messages_per_s", 0.0);
+      }
     }
     state.counters["connected"] = static_cast<double>(connected);
+    // Averaged over each simulator's whole publishing phase (ramp-up included).
+    state.counters["sent_per_s"] = sent_per_s;
 
     if (!first.ok() || !second.ok()) {
       state.SkipWithError("control plane statistics unavailable");
