@@ -64,7 +64,8 @@ Fixture* GetFixture(bool group_commit, std::string& error) {
   return fixtures[index];
 }
 
-void BM_EnrollOverHttps(benchmark::State& state) {
+void BM_EnrollOverHttps(  // NOLINT(readability-identifier-naming): benchmark naming
+    benchmark::State& state) {
   const bool group_commit = state.range(0) != 0;
   Fixture* f = nullptr;
   std::string error = "control plane did not start";
@@ -96,7 +97,7 @@ void BM_EnrollOverHttps(benchmark::State& state) {
   }
   std::size_t i = 0;
   int64_t failed = 0;
-  for (auto _ : state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
     auto result = (*client)->Post("/v1/enroll", bodies[i++ % bodies.size()]);
     if (!result.ok() || result->status != 201) ++failed;
   }

@@ -50,36 +50,36 @@ class ControlPlaneTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     ::signal(SIGPIPE, SIG_IGN);  // TLS writes to a closed socket
-    dir_ = new TempDir();
+    shared_dir = new TempDir();
     ControlPlaneOptions options;
-    options.data_dir = dir_->path();
+    options.data_dir = shared_dir->path();
     options.ca_name = "Test Fleet";
     options.activity_flush_ms = 50;
     auto plane = ControlPlane::Start(options);
     ASSERT_THAT(plane.status(), IsOk());
-    plane_ = plane->release();
+    shared_plane = plane->release();
   }
   static void TearDownTestSuite() {
-    delete plane_;
-    plane_ = nullptr;
-    delete dir_;
-    dir_ = nullptr;
+    delete shared_plane;
+    shared_plane = nullptr;
+    delete shared_dir;
+    shared_dir = nullptr;
   }
   void SetUp() override {
-    ASSERT_NE(plane_, nullptr);
-    auto client = testing::PlainClient(plane_->api_port(), plane_->roots_path());
+    ASSERT_NE(shared_plane, nullptr);
+    auto client = testing::PlainClient(shared_plane->api_port(), shared_plane->roots_path());
     ASSERT_THAT(client.status(), IsOk());
     client_ = *std::move(client);
-    auto roots = testing::RootsVerifier(plane_->roots_path());
+    auto roots = testing::RootsVerifier(shared_plane->roots_path());
     ASSERT_THAT(roots.status(), IsOk());
     roots_ = *roots;
   }
 
   std::map<std::string, std::string> Operator() const {
-    return testing::OperatorHeaders(plane_->operator_token_path());
+    return testing::OperatorHeaders(shared_plane->operator_token_path());
   }
   SecretBytes Token() {
-    auto tokens = testing::IssueTokens(*client_, plane_->operator_token_path(), 1);
+    auto tokens = testing::IssueTokens(*client_, shared_plane->operator_token_path(), 1);
     EXPECT_THAT(tokens.status(), IsOk());
     return tokens.ok() ? (*tokens)[0] : SecretBytes();
   }
@@ -92,7 +92,7 @@ class ControlPlaneTest : public ::testing::Test {
     return device;
   }
   int64_t DeviceCount() {
-    auto stats = plane_->Stats();
+    auto stats = shared_plane->Stats();
     EXPECT_THAT(stats.status(), IsOk());
     int64_t n = 0;
     if (stats.ok()) {
@@ -110,18 +110,18 @@ class ControlPlaneTest : public ::testing::Test {
     EXPECT_EQ(error->code, code) << result->body;
   }
 
-  static TempDir* dir_;
-  static ControlPlane* plane_;
+  static TempDir* shared_dir;
+  static ControlPlane* shared_plane;
   std::unique_ptr<net::HttpsClient> client_;
   std::shared_ptr<net::PeerVerifier> roots_;
 };
 
-TempDir* ControlPlaneTest::dir_ = nullptr;
-ControlPlane* ControlPlaneTest::plane_ = nullptr;
+TempDir* ControlPlaneTest::shared_dir = nullptr;
+ControlPlane* ControlPlaneTest::shared_plane = nullptr;
 
 TEST_F(ControlPlaneTest, FirstStartCreatedTheDataFolder) {
   std::string all;
-  for (const std::string& line : plane_->created()) all += line + "\n";
+  for (const std::string& line : shared_plane->created()) all += line + "\n";
   EXPECT_THAT(all, HasSubstr("/hsm/"));
   EXPECT_THAT(all, HasSubstr("custos.db"));
   EXPECT_THAT(all, HasSubstr("telemetry-keys"));
@@ -129,13 +129,13 @@ TEST_F(ControlPlaneTest, FirstStartCreatedTheDataFolder) {
   EXPECT_THAT(all, HasSubstr("operator.token"));
   EXPECT_THAT(all, HasSubstr("fleet CA 'Test Fleet'"));
   struct stat st {};
-  ASSERT_EQ(::stat(plane_->operator_token_path().c_str(), &st), 0);
+  ASSERT_EQ(::stat(shared_plane->operator_token_path().c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
 TEST_F(ControlPlaneTest, ASecondControlPlaneOnTheSameFolderIsRefused) {
   ControlPlaneOptions options;
-  options.data_dir = plane_->data_dir();
+  options.data_dir = shared_plane->data_dir();
   EXPECT_THAT(ControlPlane::Start(options).status(),
               StatusIs(StatusCode::kFailedPrecondition, HasSubstr("another custos serve")));
 }
@@ -147,8 +147,8 @@ TEST_F(ControlPlaneTest, FleetAndHealthAnswerAnyone) {
   auto info = ParseFleetInfo(fleet->body);
   ASSERT_THAT(info.status(), IsOk());
   EXPECT_EQ(info->ca_name, "Test Fleet");
-  EXPECT_EQ(info->api.port, plane_->api_port());
-  EXPECT_EQ(info->mqtt.port, plane_->mqtt_port());
+  EXPECT_EQ(info->api.port, shared_plane->api_port());
+  EXPECT_EQ(info->mqtt.port, shared_plane->mqtt_port());
   auto health = client_->Get("/v1/health");
   ASSERT_THAT(health.status(), IsOk());
   EXPECT_EQ(health->status, 200);
@@ -236,7 +236,7 @@ TEST_F(ControlPlaneTest, BadRequestsGetClearErrorsAndWriteNothing) {
 TEST_F(ControlPlaneTest, ADeviceReadsOnlyItsOwnStatus) {
   auto a = Enrolled("own-a");
   auto b = Enrolled("own-b");
-  auto client = a->MtlsClient(plane_->api_port(), roots_);
+  auto client = a->MtlsClient(shared_plane->api_port(), roots_);
   ASSERT_THAT(client.status(), IsOk());
   auto mine = (*client)->Get("/v1/devices/own-a");
   ASSERT_THAT(mine.status(), IsOk());
@@ -249,14 +249,14 @@ TEST_F(ControlPlaneTest, RotatesOverMutualTls) {
   auto other = Enrolled("rotate-2");
   const std::string old_serial = device->certificate().serial_hex();
   // Another device's certificate may not rotate this one.
-  auto other_client = other->MtlsClient(plane_->api_port(), roots_);
+  auto other_client = other->MtlsClient(shared_plane->api_port(), roots_);
   ASSERT_THAT(other_client.status(), IsOk());
   auto body = device->MakeRotateBody();
   ASSERT_THAT(body.status(), IsOk());
   ExpectError((*other_client)->Post("/v1/rotate", RotateBodyToJson(*body)), 403,
               "permission_denied");
 
-  auto client = device->MtlsClient(plane_->api_port(), roots_);
+  auto client = device->MtlsClient(shared_plane->api_port(), roots_);
   ASSERT_THAT(client.status(), IsOk());
   auto rotated = device->Rotate(**client);
   ASSERT_THAT(rotated.status(), IsOk());
@@ -275,13 +275,13 @@ TEST_F(ControlPlaneTest, TelemetryIsOpenedRecordedAndReplaysDropped) {
   auto ctx = device->MqttContext(roots_);
   ASSERT_THAT(ctx.status(), IsOk());
   net::MqttClientOptions options;
-  options.port = static_cast<uint16_t>(plane_->mqtt_port());
+  options.port = static_cast<uint16_t>(shared_plane->mqtt_port());
   options.client_id = "telemetry-1";
   options.ssl_ctx = ctx->get();
   auto mqtt = net::MqttClient::Create(options);
   ASSERT_THAT(mqtt.status(), IsOk());
   ASSERT_THAT((*mqtt)->Connect(), IsOk());
-  auto before = plane_->Stats();
+  auto before = shared_plane->Stats();
   ASSERT_THAT(before.status(), IsOk());
 
   auto sealed = device->SealTelemetry(1, NowMs());
@@ -289,18 +289,20 @@ TEST_F(ControlPlaneTest, TelemetryIsOpenedRecordedAndReplaysDropped) {
   const std::string topic = net::DeviceTelemetryTopic("telemetry-1");
   ASSERT_THAT((*mqtt)->Publish(topic, *sealed, 1).status(), IsOk());
   ASSERT_TRUE(WaitFor(
-      [&] { return plane_->Stats()->telemetry_accepted > before->telemetry_accepted; }, 10000));
+      [&] { return shared_plane->Stats()->telemetry_accepted > before->telemetry_accepted; },
+      10000));
   ASSERT_THAT((*mqtt)->Publish(topic, *sealed, 1).status(), IsOk());  // the same message again
-  ASSERT_TRUE(WaitFor([&] { return plane_->Stats()->telemetry_rejected["replay"] > 0; }, 10000));
+  ASSERT_TRUE(
+      WaitFor([&] { return shared_plane->Stats()->telemetry_rejected["replay"] > 0; }, 10000));
   auto garbage = std::vector<uint8_t>(64, 0x42);
   ASSERT_THAT((*mqtt)->Publish(topic, garbage, 1).status(), IsOk());
   ASSERT_TRUE(WaitFor(
       [&] {
-        auto s = plane_->Stats();
+        auto s = shared_plane->Stats();
         return s->telemetry_rejected["unauthenticated"] + s->telemetry_rejected["malformed"] > 0;
       },
       10000));
-  EXPECT_EQ(plane_->Stats()->telemetry_accepted, before->telemetry_accepted + 1);
+  EXPECT_EQ(shared_plane->Stats()->telemetry_accepted, before->telemetry_accepted + 1);
   // The writer thread records the message.
   ASSERT_TRUE(WaitFor(
       [&] {
@@ -311,7 +313,7 @@ TEST_F(ControlPlaneTest, TelemetryIsOpenedRecordedAndReplaysDropped) {
                status->telemetry->last_sequence == 1 && status->device.last_seen_ms > 0;
       },
       10000));
-  auto stats = plane_->Stats();
+  auto stats = shared_plane->Stats();
   EXPECT_GE(stats->latency_p99_ms, stats->latency_p50_ms);
   (*mqtt)->Disconnect();
 }
@@ -321,7 +323,7 @@ TEST_F(ControlPlaneTest, ARevokedDeviceIsCutOffFromBrokerAndApi) {
   auto ctx = device->MqttContext(roots_);
   ASSERT_THAT(ctx.status(), IsOk());
   net::MqttClientOptions options;
-  options.port = static_cast<uint16_t>(plane_->mqtt_port());
+  options.port = static_cast<uint16_t>(shared_plane->mqtt_port());
   options.client_id = "revoke-1";
   options.ssl_ctx = ctx->get();
   options.min_backoff_ms = 60000;  // no automatic reconnection during the test
@@ -348,7 +350,7 @@ TEST_F(ControlPlaneTest, ARevokedDeviceIsCutOffFromBrokerAndApi) {
   ASSERT_THAT(again.status(), IsOk());
   EXPECT_FALSE((*again)->Connect(2000).ok());
   // The HTTPS server refuses its certificate from now on (no HTTP answer).
-  auto api = device->MtlsClient(plane_->api_port(), roots_);
+  auto api = device->MtlsClient(shared_plane->api_port(), roots_);
   ASSERT_THAT(api.status(), IsOk());
   auto status = (*api)->Get("/v1/devices/revoke-1");
   EXPECT_TRUE(!status.ok() || status->status == 401) << (status.ok() ? status->body : "");
@@ -373,9 +375,9 @@ TEST_F(ControlPlaneTest, CommandsAreSealedAndPublished) {
 }
 
 TEST_F(ControlPlaneTest, ABrokerThatDiesIsReportedAndRestarted) {
-  const int pid = plane_->broker_pid();
+  const int pid = shared_plane->broker_pid();
   ASSERT_GT(pid, 0);
-  auto before = plane_->Stats();
+  auto before = shared_plane->Stats();
   ASSERT_THAT(before.status(), IsOk());
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
   // Health says so while it is down (it may already be back: then it is ok).
@@ -389,11 +391,11 @@ TEST_F(ControlPlaneTest, ABrokerThatDiesIsReportedAndRestarted) {
   }
   ASSERT_TRUE(WaitFor(
       [&] {
-        auto s = plane_->Stats();
+        auto s = shared_plane->Stats();
         return s.ok() && s->broker_restarts > before->broker_restarts && s->broker_running;
       },
       20000));
-  EXPECT_NE(plane_->broker_pid(), pid);
+  EXPECT_NE(shared_plane->broker_pid(), pid);
   health = client_->Get("/v1/health");
   ASSERT_THAT(health.status(), IsOk());
   EXPECT_EQ(health->status, 200) << health->body;
@@ -402,7 +404,7 @@ TEST_F(ControlPlaneTest, ABrokerThatDiesIsReportedAndRestarted) {
   auto ctx = device->MqttContext(roots_);
   ASSERT_THAT(ctx.status(), IsOk());
   net::MqttClientOptions options;
-  options.port = static_cast<uint16_t>(plane_->mqtt_port());
+  options.port = static_cast<uint16_t>(shared_plane->mqtt_port());
   options.client_id = "after-restart-1";
   options.ssl_ctx = ctx->get();
   auto mqtt = net::MqttClient::Create(options);
@@ -410,7 +412,7 @@ TEST_F(ControlPlaneTest, ABrokerThatDiesIsReportedAndRestarted) {
   ASSERT_THAT((*mqtt)->Connect(), IsOk());
   auto sealed = device->SealTelemetry(1, NowMs());
   ASSERT_THAT(sealed.status(), IsOk());
-  const int64_t accepted = plane_->Stats()->telemetry_accepted;
+  const int64_t accepted = shared_plane->Stats()->telemetry_accepted;
   // The subscriber reconnects with backoff: publish until one arrives.
   uint64_t seq = 1;
   EXPECT_TRUE(WaitFor(
@@ -418,13 +420,13 @@ TEST_F(ControlPlaneTest, ABrokerThatDiesIsReportedAndRestarted) {
         auto s = device->SealTelemetry(seq++, NowMs());
         if (s.ok()) (void)(*mqtt)->Publish(net::DeviceTelemetryTopic("after-restart-1"), *s, 1);
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        return plane_->Stats()->telemetry_accepted > accepted;
+        return shared_plane->Stats()->telemetry_accepted > accepted;
       },
       20000))
-      << "received " << plane_->Stats()->telemetry_received << " subscriber connected "
-      << plane_->Stats()->subscriber_connected << " connections "
-      << plane_->Stats()->subscriber_connections << " log "
-      << ::custos::testing::ReadFileOrEmpty(plane_->data_dir() + "/broker/mosquitto.log");
+      << "received " << shared_plane->Stats()->telemetry_received << " subscriber connected "
+      << shared_plane->Stats()->subscriber_connected << " connections "
+      << shared_plane->Stats()->subscriber_connections << " log "
+      << ::custos::testing::ReadFileOrEmpty(shared_plane->data_dir() + "/broker/mosquitto.log");
   (*mqtt)->Disconnect();
 }
 

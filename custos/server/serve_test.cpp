@@ -127,7 +127,7 @@ TEST(ServeTest, KillNineLosesNoAcknowledgedEnrollmentAndSigtermExitsCleanly) {
   // Requests in flight when the server is killed write to a closed socket.
   ::signal(SIGPIPE, SIG_IGN);
   TempDir temp;
-  const std::string dir = temp.path();
+  const std::string& dir = temp.path();
   const std::string parent = dir.substr(0, dir.rfind('/'));
   Serve first = StartServe(dir, parent + "/serve-1.out");
   ASSERT_GT(first.api_port, 0) << ReadAll(first.out_path);
