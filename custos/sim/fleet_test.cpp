@@ -58,36 +58,36 @@ class FleetTest : public ::testing::Test {
     std::string templ =
         (std::filesystem::temp_directory_path() / "custos-fleet-test-XXXXXX").string();
     ASSERT_NE(mkdtemp(templ.data()), nullptr);
-    dir_ = new std::string(templ);
+    shared_dir = new std::string(templ);
     server::ControlPlaneOptions options;
-    options.data_dir = *dir_ + "/custosd";
+    options.data_dir = *shared_dir + "/custosd";
     options.ca_name = "fleet test";
     auto plane = server::ControlPlane::Start(options);
     ASSERT_THAT(plane.status(), IsOk());
-    plane_ = plane->release();
+    shared_plane = plane->release();
   }
 
   static void TearDownTestSuite() {
-    delete plane_;
-    plane_ = nullptr;
-    if (dir_ != nullptr) {
+    delete shared_plane;
+    shared_plane = nullptr;
+    if (shared_dir != nullptr) {
       std::error_code ignored;
-      std::filesystem::remove_all(*dir_, ignored);
-      delete dir_;
-      dir_ = nullptr;
+      std::filesystem::remove_all(*shared_dir, ignored);
+      delete shared_dir;
+      shared_dir = nullptr;
     }
   }
 
-  void SetUp() override { ASSERT_NE(plane_, nullptr); }
+  void SetUp() override { ASSERT_NE(shared_plane, nullptr); }
 
   static std::vector<identity::Certificate> Roots() {
-    auto roots = identity::ParseCertificatePemBundle(ReadFile(plane_->roots_path()));
+    auto roots = identity::ParseCertificatePemBundle(ReadFile(shared_plane->roots_path()));
     EXPECT_THAT(roots.status(), IsOk());
     return roots.ok() ? *roots : std::vector<identity::Certificate>{};
   }
 
   static SecretBytes OperatorToken() {
-    std::string text = ReadFile(plane_->operator_token_path());
+    std::string text = ReadFile(shared_plane->operator_token_path());
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
     return SecretBytes(AsBytes(text));
   }
@@ -95,7 +95,7 @@ class FleetTest : public ::testing::Test {
   // An operator's HTTPS client.
   static std::unique_ptr<net::HttpsClient> OperatorClient() {
     net::HttpsClientOptions options;
-    options.port = plane_->api_port();
+    options.port = shared_plane->api_port();
     auto verifier = net::PeerVerifier::Create(Roots());
     EXPECT_THAT(verifier.status(), IsOk());
     options.server_verifier = *verifier;
@@ -120,20 +120,17 @@ class FleetTest : public ::testing::Test {
   }
 
   static int64_t Accepted() {
-    auto stats = plane_->Stats();
+    auto stats = shared_plane->Stats();
     return stats.ok() ? stats->telemetry_accepted : -1;
   }
 
-  static std::string* dir_;
-  static server::ControlPlane* plane_;
+  static inline std::string* shared_dir = nullptr;
+  static inline server::ControlPlane* shared_plane = nullptr;
 };
-
-std::string* FleetTest::dir_ = nullptr;
-server::ControlPlane* FleetTest::plane_ = nullptr;
 
 TEST_F(FleetTest, FiftyDevicesEnrollConnectPublishRotateAndARevokedOneIsCutOff) {
   FleetOptions options;
-  options.api_port = plane_->api_port();
+  options.api_port = shared_plane->api_port();
   options.roots = Roots();
   options.operator_token = OperatorToken();
   options.devices = 50;
@@ -159,7 +156,7 @@ TEST_F(FleetTest, FiftyDevicesEnrollConnectPublishRotateAndARevokedOneIsCutOff) 
   EXPECT_TRUE(
       Eventually([&] { return Accepted() >= accepted_before + 150; }, std::chrono::seconds(15)))
       << "accepted " << Accepted();
-  auto stats = plane_->Stats();
+  auto stats = shared_plane->Stats();
   ASSERT_THAT(stats.status(), IsOk());
   EXPECT_EQ(stats->telemetry_rejected["unauthenticated"], 0);
   EXPECT_EQ(stats->telemetry_rejected["replay"], 0);
@@ -242,9 +239,9 @@ TEST_F(FleetTest, FiftyDevicesEnrollConnectPublishRotateAndARevokedOneIsCutOff) 
 }
 
 TEST_F(FleetTest, AnAgentEnrollsPublishesAndContinuesItsSequenceAfterARestart) {
-  const std::string folder = *dir_ + "/agent-device";
+  const std::string folder = *shared_dir + "/agent-device";
   net::HttpsClientOptions client_options;
-  client_options.port = plane_->api_port();
+  client_options.port = shared_plane->api_port();
   client_options.server_verifier = *net::PeerVerifier::Create(Roots());
   auto api = net::HttpsClient::Create(client_options);
   ASSERT_THAT(api.status(), IsOk());
@@ -259,7 +256,7 @@ TEST_F(FleetTest, AnAgentEnrollsPublishesAndContinuesItsSequenceAfterARestart) {
     auto session = agent::DeviceSession::Open(device);
     EXPECT_THAT(session.status(), IsOk());
     agent::AgentOptions options;
-    options.api_port = plane_->api_port();
+    options.api_port = shared_plane->api_port();
     options.token = std::move(token);
     options.interval_ms = 20;
     options.count = count;
@@ -291,14 +288,14 @@ TEST_F(FleetTest, AnAgentEnrollsPublishesAndContinuesItsSequenceAfterARestart) {
                static_cast<uint64_t>(status->telemetry->last_sequence) == second_last;
       },
       std::chrono::seconds(10)));
-  auto stats = plane_->Stats();
+  auto stats = shared_plane->Stats();
   ASSERT_THAT(stats.status(), IsOk());
   EXPECT_EQ(stats->telemetry_rejected["replay"], 0);
 }
 
 TEST_F(FleetTest, EnrollmentWithAReusedTokenFailsCleanly) {
   net::HttpsClientOptions client_options;
-  client_options.port = plane_->api_port();
+  client_options.port = shared_plane->api_port();
   client_options.server_verifier = *net::PeerVerifier::Create(Roots());
   auto api = net::HttpsClient::Create(client_options);
   ASSERT_THAT(api.status(), IsOk());
