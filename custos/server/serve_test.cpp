@@ -12,9 +12,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -64,13 +64,12 @@ Serve StartServe(const std::string& dir, const std::string& out_path) {
             "--mqtt-port", "0", static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  const std::regex api(R"(HTTPS API +https://127\.0\.0\.1:([0-9]+))");
+  constexpr std::string_view kApi = "HTTPS API    https://127.0.0.1:";
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < end) {
-    std::smatch m;
     const std::string out = ReadAll(out_path);
-    if (std::regex_search(out, m, api)) {
-      serve.api_port = std::stoi(m[1].str());
+    if (const std::size_t at = out.find(kApi); at != std::string::npos) {
+      serve.api_port = std::atoi(out.c_str() + at + kApi.size());
       break;
     }
     int status = 0;
