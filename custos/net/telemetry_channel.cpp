@@ -226,16 +226,18 @@ StatusOr<TelemetryChannel> TelemetryChannel::Derive(
   }
   std::span<const uint8_t> peer = own_is_device ? custosd_spki : device_spki;
 
-  std::vector<uint8_t> info;
-  const std::string_view label = "custos telemetry";
-  info.insert(info.end(), label.begin(), label.end());
-  info.push_back(0);
-  info.insert(info.end(), device_id.begin(), device_id.end());
-  info.push_back(0);
-  std::vector<uint8_t> device_hash = Sha256(device_spki);
-  std::vector<uint8_t> custosd_hash = Sha256(custosd_spki);
-  info.insert(info.end(), device_hash.begin(), device_hash.end());
-  info.insert(info.end(), custosd_hash.begin(), custosd_hash.end());
+  // "custos telemetry" 0x00 device_id 0x00 SHA-256(device_spki) SHA-256(custosd_spki),
+  // built as a string (GCC 12's -Wstringop-overflow misfires on the vector
+  // inserts under -fsanitize=thread).
+  const std::vector<uint8_t> device_hash = Sha256(device_spki);
+  const std::vector<uint8_t> custosd_hash = Sha256(custosd_spki);
+  std::string info_text("custos telemetry");
+  info_text.push_back('\0');
+  info_text.append(device_id);
+  info_text.push_back('\0');
+  info_text.append(reinterpret_cast<const char*>(device_hash.data()), device_hash.size());
+  info_text.append(reinterpret_cast<const char*>(custosd_hash.data()), custosd_hash.size());
+  std::span<const uint8_t> info = AsBytes(info_text);
 
   CUSTOS_ASSIGN_OR_RETURN(SecretBytes key,
                           store.DeriveSharedKey(own_label, peer, AsBytes(kTelemetryKdfSalt), info,
