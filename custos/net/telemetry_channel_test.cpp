@@ -3,12 +3,19 @@
 // JSON message parsers.
 #include "custos/net/telemetry_channel.h"
 
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "custos/core/hex.h"
 #include "custos/keystore/soft_key_store.h"
+#include "custos/lwc/ascon.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/status_matchers.h"
@@ -180,6 +187,96 @@ TEST_F(TelemetryChannelTest, DeriveChecksItsInputs) {
   EXPECT_FALSE(TelemetryChannel::Derive(*device_store_, "telemetry", device_spki_,
                                         Bytes("not a key"), "dev-1", true)
                    .ok());
+}
+
+// The channel key as docs/formats/telemetry.md defines it, computed here with
+// OpenSSL alone (X25519, HKDF-SHA-256, SHA-256) from a custosd key held in the
+// test: a message the device's channel sealed must open under it.
+TEST(TelemetryChannelFormatTest, MatchesTheDocumentedDerivationAndLayout) {
+  auto device_store = keystore::NewInMemorySoftKeyStore();
+  ASSERT_THAT(device_store->Generate(keystore::KeyType::kX25519, "t").status(), IsOk());
+  auto device_spki = device_store->ExportPublicKey("t");
+  ASSERT_THAT(device_spki.status(), IsOk());
+
+  EVP_PKEY* server_key = EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519");
+  ASSERT_NE(server_key, nullptr);
+  unsigned char* der = nullptr;
+  const int der_len = i2d_PUBKEY(server_key, &der);
+  ASSERT_GT(der_len, 0);
+  const std::vector<uint8_t> server_spki(der, der + der_len);
+  OPENSSL_free(der);
+
+  const std::string device_id = "dev-42";
+  auto channel = TelemetryChannel::Derive(*device_store, "t", *device_spki, server_spki, device_id,
+                                          /*own_is_device=*/true);
+  ASSERT_THAT(channel.status(), IsOk());
+  const std::string topic = "devices/dev-42/telemetry";
+  auto sealed = channel->Seal(Bytes("hello custosd"), topic);
+  ASSERT_THAT(sealed.status(), IsOk());
+
+  // X25519(custosd private, device public).
+  const unsigned char* p = device_spki->data();
+  EVP_PKEY* device_public = d2i_PUBKEY(nullptr, &p, static_cast<long>(device_spki->size()));
+  ASSERT_NE(device_public, nullptr);
+  EVP_PKEY_CTX* derive = EVP_PKEY_CTX_new(server_key, nullptr);
+  ASSERT_EQ(EVP_PKEY_derive_init(derive), 1);
+  ASSERT_EQ(EVP_PKEY_derive_set_peer(derive, device_public), 1);
+  std::vector<uint8_t> shared(32);
+  size_t shared_len = shared.size();
+  ASSERT_EQ(EVP_PKEY_derive(derive, shared.data(), &shared_len), 1);
+  EVP_PKEY_CTX_free(derive);
+  EVP_PKEY_free(device_public);
+  EVP_PKEY_free(server_key);
+
+  // info = "custos telemetry" 0 device_id 0 SHA-256(device_spki) SHA-256(custosd_spki).
+  std::vector<uint8_t> info = Bytes("custos telemetry");
+  info.push_back(0);
+  for (char c : device_id) info.push_back(static_cast<uint8_t>(c));
+  info.push_back(0);
+  uint8_t digest[SHA256_DIGEST_LENGTH];
+  SHA256(device_spki->data(), device_spki->size(), digest);
+  info.insert(info.end(), digest, digest + sizeof(digest));
+  SHA256(server_spki.data(), server_spki.size(), digest);
+  info.insert(info.end(), digest, digest + sizeof(digest));
+  std::string salt = "custos-telemetry-v1";
+  std::vector<uint8_t> key(16);
+  EVP_KDF* hkdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
+  EVP_KDF_CTX* kdf = EVP_KDF_CTX_new(hkdf);
+  char digest_name[] = "SHA256";
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest_name, 0),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, shared.data(), shared_len),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, salt.data(), salt.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info.data(), info.size()),
+      OSSL_PARAM_construct_end()};
+  ASSERT_EQ(EVP_KDF_derive(kdf, key.data(), key.size(), params), 1);
+  EVP_KDF_CTX_free(kdf);
+  EVP_KDF_free(hkdf);
+
+  // key id = first 4 bytes of SHA-256(device_spki || custosd_spki).
+  std::vector<uint8_t> both = *device_spki;
+  both.insert(both.end(), server_spki.begin(), server_spki.end());
+  SHA256(both.data(), both.size(), digest);
+  const uint32_t key_id = (uint32_t{digest[0]} << 24) | (uint32_t{digest[1]} << 16) |
+                          (uint32_t{digest[2]} << 8) | uint32_t{digest[3]};
+  EXPECT_EQ(channel->key_id(), key_id);
+
+  // Envelope: 1 | 0x0001 | key id | 16 | nonce | ciphertext || tag; AD = header || topic.
+  ASSERT_GE(sealed->size(), 40u);
+  EXPECT_EQ((*sealed)[0], 1);
+  EXPECT_EQ((*sealed)[1], 0x00);
+  EXPECT_EQ((*sealed)[2], 0x01);
+  EXPECT_EQ(((*sealed)[3] << 24 | (*sealed)[4] << 16 | (*sealed)[5] << 8 | (*sealed)[6]),
+            static_cast<int>(key_id));
+  EXPECT_EQ((*sealed)[7], 16);
+  auto aead = lwc::NewAsconAead128(key);
+  ASSERT_THAT(aead.status(), IsOk());
+  std::vector<uint8_t> ad(sealed->begin(), sealed->begin() + 24);
+  ad.insert(ad.end(), topic.begin(), topic.end());
+  auto opened = (*aead)->Open(std::span<const uint8_t>(sealed->data() + 8, 16), ad,
+                              std::span<const uint8_t>(sealed->data() + 24, sealed->size() - 24));
+  ASSERT_THAT(opened.status(), IsOk());
+  EXPECT_EQ(*opened, Bytes("hello custosd"));
 }
 
 TEST(TelemetryMessageTest, RoundTrips) {
