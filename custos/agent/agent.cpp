@@ -86,18 +86,39 @@ Status Agent::ConnectWithRetry() {
       actions_.push_back(command->command);
       wake_.notify_all();
     });
-    raw->set_connect_handler([this](int code) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (code == net::kConnackAccepted) {
-        ++stats_.connections;
-        stats_.connected = true;
-      } else {
-        ++stats_.refusals;
+    // Whether this client was connected before (then a new CONNACK is a
+    // reconnection by libmosquitto's thread).
+    auto connected_before = std::make_shared<bool>(false);
+    raw->set_connect_handler([this, connected_before](int code) {
+      bool reconnected = false;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (code == net::kConnackAccepted) {
+          ++stats_.connections;
+          reconnected = *connected_before;
+          *connected_before = true;
+          stats_.connected = true;
+        } else {
+          ++stats_.refusals;
+        }
+      }
+      if (code != net::kConnackAccepted) {
+        Event("mqtt connection refused (CONNACK " + std::to_string(code) + ")");
+      } else if (reconnected) {
+        Event("reconnected to mqtt");
       }
     });
-    raw->set_disconnect_handler([this](int /*reason*/) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stats_.connected = false;
+    raw->set_disconnect_handler([this](int reason) {
+      bool was_connected = false;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        was_connected = stats_.connected;
+        stats_.connected = false;
+      }
+      if (was_connected && reason != 0) {
+        Event("mqtt connection lost (reason " + std::to_string(reason) +
+              "); reconnecting with backoff");
+      }
     });
     raw->set_published_handler([this](int /*message_id*/) {
       std::lock_guard<std::mutex> lock(mutex_);

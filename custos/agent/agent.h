@@ -45,7 +45,9 @@ struct AgentOptions {
   int connect_timeout_ms = 5000;   // per MQTT connection attempt
   int min_backoff_ms = 250;        // reconnect backoff
   int max_backoff_ms = 30000;
-  std::function<void(const std::string&)> on_event;  // optional event lines
+  // Optional event lines. Called from Run's thread and from the MQTT client's
+  // thread (connection lost, refused, reconnected), so it must be thread-safe.
+  std::function<void(const std::string&)> on_event;
 };
 
 // What an agent did so far.
