@@ -12,6 +12,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -415,11 +416,57 @@ TEST_F(ControlPlaneTest, ARevokedDeviceIsCutOffFromBrokerAndApi) {
 
 TEST_F(ControlPlaneTest, CommandsAreSealedAndPublished) {
   auto device = Enrolled("command-1");
+  auto ctx = device->MqttContext(roots_);
+  ASSERT_THAT(ctx.status(), IsOk());
+  net::MqttClientOptions options;
+  options.port = static_cast<uint16_t>(shared_plane->mqtt_port());
+  options.client_id = "command-1";
+  options.ssl_ctx = ctx->get();
+  auto mqtt = net::MqttClient::Create(options);
+  ASSERT_THAT(mqtt.status(), IsOk());
+  std::mutex mutex;
+  std::vector<std::vector<uint8_t>> received;
+  (*mqtt)->set_message_handler([&](const net::MqttMessageView& m) {
+    std::lock_guard<std::mutex> lock(mutex);
+    received.emplace_back(m.payload.begin(), m.payload.end());
+  });
+  ASSERT_THAT((*mqtt)->Subscribe(net::DeviceCommandsTopic("command-1"), 1),
+              StatusIs(StatusCode::kUnavailable));  // made at the connection
+  ASSERT_THAT((*mqtt)->Connect(), IsOk());
+
   auto sent = client_->Post("/v1/commands", R"({"command": "report", "devices": ["command-1"]})",
                             "application/json", Operator());
   ASSERT_THAT(sent.status(), IsOk());
   ASSERT_EQ(sent->status, 202) << sent->body;
   EXPECT_EQ(nlohmann::json::parse(sent->body)["sent"], 1);
+  // The device's subscription may reach the broker after that command: send
+  // again until one arrives.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        {
+          std::lock_guard<std::mutex> lock(mutex);
+          if (!received.empty()) return true;
+        }
+        (void)client_->Post("/v1/commands", R"({"command": "report", "devices": ["command-1"]})",
+                            "application/json", Operator());
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        std::lock_guard<std::mutex> lock(mutex);
+        return !received.empty();
+      },
+      10000));
+  std::vector<uint8_t> sealed;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    sealed = received[0];
+  }
+  auto command = device->OpenCommand(sealed);
+  ASSERT_THAT(command.status(), IsOk());
+  EXPECT_EQ(command->command, "report");
+  EXPECT_EQ(command->id.size(), 32u);
+  EXPECT_GT(command->issued_ms, 0);
+  // The broker saw only ciphertext: the command word is not in the payload.
+  EXPECT_EQ(std::string(sealed.begin(), sealed.end()).find("report"), std::string::npos);
+  (*mqtt)->Disconnect();
   ExpectError(client_->Post("/v1/commands", R"({"command": "reboot", "devices": "all"})",
                             "application/json", Operator()),
               400, "invalid_argument");

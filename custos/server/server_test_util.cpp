@@ -202,4 +202,12 @@ StatusOr<std::vector<uint8_t>> TestDevice::SealTelemetry(uint64_t seq, int64_t s
       net::DeviceTelemetryTopic(id_));
 }
 
+StatusOr<net::CommandMessage> TestDevice::OpenCommand(std::span<const uint8_t> sealed) {
+  if (!channel_.has_value()) return FailedPreconditionError("not enrolled");
+  CUSTOS_ASSIGN_OR_RETURN(std::vector<uint8_t> plain,
+                          channel_->Open(sealed, net::DeviceCommandsTopic(id_)));
+  return net::ParseCommandMessage(
+      std::string_view(reinterpret_cast<const char*>(plain.data()), plain.size()));
+}
+
 }  // namespace custos::server::testing

@@ -83,6 +83,8 @@ class TestDevice {
   StatusOr<net::SslCtxPtr> MqttContext(std::shared_ptr<net::PeerVerifier> roots);
   // Telemetry `seq` sealed for devices/<id>/telemetry.
   StatusOr<std::vector<uint8_t>> SealTelemetry(uint64_t seq, int64_t sent_ms);
+  // Opens and parses a command received on devices/<id>/commands.
+  StatusOr<net::CommandMessage> OpenCommand(std::span<const uint8_t> sealed);
 
   const identity::Certificate& certificate() const { return *certificate_; }
   const FleetInfo& fleet() const { return fleet_; }
