@@ -20,7 +20,6 @@ const std::vector<FlagSpec>& ServeFlags() {
       {"mqtt-port", true, "MQTT broker port on 127.0.0.1 (default 8883; 0 = any free port)", "N"},
       {"ca-name", true, "name of the fleet CA created at first start (default \"custos fleet\")",
        "NAME"},
-      {"help", false, "show this help"},
   };
   return kFlags;
 }
@@ -55,14 +54,16 @@ bool ParsePort(const std::optional<std::string>& text, int fallback, int& out) {
 }  // namespace
 
 int RunServe(const std::vector<std::string>& args) {
+  for (const std::string& arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      std::cout << Usage();
+      return kExitOk;
+    }
+  }
   StatusOr<Flags> flags = Flags::Parse(args, ServeFlags());
   if (!flags.ok()) {
     std::cerr << "custos serve: " << std::string(flags.status().message()) << "\n\n" << Usage();
     return kExitUsage;
-  }
-  if (flags->Has("help")) {
-    std::cout << Usage();
-    return kExitOk;
   }
   server::ControlPlaneOptions options;
   std::optional<std::string> data = flags->Get("data");
