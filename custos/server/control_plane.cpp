@@ -52,6 +52,7 @@ using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kLatencyWindow = 100000;
+constexpr int64_t kCrlRefreshSeconds = 24 * 3600;
 constexpr std::size_t kMaxPendingActivity = 200000;
 // Histogram buckets of the telemetry latency, in seconds (Prometheus unit).
 constexpr double kLatencyBuckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -301,6 +302,7 @@ struct ControlPlane::Impl {  // NOLINT(clang-analyzer-optin.performance.Padding)
   int64_t latency_count = 0;
 
   std::atomic<bool> stopped{false};
+  std::atomic<int64_t> last_crl_issued_s{0};
 
   ~Impl() { Shutdown(); }
 
@@ -696,6 +698,7 @@ struct ControlPlane::Impl {  // NOLINT(clang-analyzer-optin.performance.Padding)
   }
 
   Status PublishCrls(const std::vector<identity::Crl>& crls) {
+    last_crl_issued_s = NowSeconds();
     client_verifier->ReplaceCrls(crls);
     std::lock_guard<std::mutex> lock(broker_mutex);
     crl_pem = CrlPem(crls);
@@ -874,6 +877,24 @@ struct ControlPlane::Impl {  // NOLINT(clang-analyzer-optin.performance.Padding)
     if (old != nullptr) old->Disconnect();
   }
 
+  // CRLs expire (the CA's crl_validity_seconds, 7 days by default): fresh
+  // ones are issued and handed to the broker and the HTTPS server once a day,
+  // so that devices are not refused when no revocation happened for a week.
+  void RefreshCrlsIfDue() {
+    const int64_t now = NowSeconds();
+    if (now - last_crl_issued_s.load() < kCrlRefreshSeconds || stopped.load()) return;
+    std::vector<identity::Crl> crls;
+    {
+      std::lock_guard<std::mutex> lock(ca_mutex);
+      StatusOr<std::vector<identity::Crl>> issued = ca->IssueCrls(now);
+      if (!issued.ok()) return;  // tried again at the next check
+      crls = *std::move(issued);
+    }
+    (void)PublishCrls(crls);
+    // A FULL commit for the CRL number the CA's connection wrote.
+    (void)Audit("system", "crl.refresh", "", Json::object());
+  }
+
   void Supervise() {
     std::unique_lock<std::mutex> lock(broker_mutex);
     for (;;) {
@@ -882,6 +903,7 @@ struct ControlPlane::Impl {  // NOLINT(clang-analyzer-optin.performance.Padding)
         const bool running = broker != nullptr && broker->running();
         lock.unlock();
         if (running) CheckSubscriber();
+        RefreshCrlsIfDue();
         lock.lock();
         continue;
       }
@@ -1028,6 +1050,7 @@ Status ControlPlane::Impl::StartBroker() {
   CUSTOS_ASSIGN_OR_RETURN(broker_key_pem, KeyPem(key.get()));
   CUSTOS_ASSIGN_OR_RETURN(std::vector<identity::Crl> crls, ca->IssueCrls(now));
   crl_pem = CrlPem(crls);
+  last_crl_issued_s = now;
   CUSTOS_ASSIGN_OR_RETURN(client_verifier, net::PeerVerifier::Create(anchors, crls));
 
   const bool fresh = !Exists(dir + "/broker");
