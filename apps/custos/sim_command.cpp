@@ -184,8 +184,10 @@ int RunSim(const std::vector<std::string>& args) {
   }
   const double publish_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - publish_start).count();
-  const sim::FleetStats stats = (*fleet)->Stats();
-  (*fleet)->Stop();
+  const sim::FleetStats running = (*fleet)->Stats();
+  (*fleet)->Stop();  // waits up to 2 s for the broker's acknowledgements
+  sim::FleetStats stats = (*fleet)->Stats();
+  stats.connected = running.connected;  // at the end of the run, before stopping
   const double rate = publish_s > 0 ? static_cast<double>(stats.messages_sent) / publish_s : 0;
   if (json) {
     nlohmann::json out = {{"devices", stats.devices},
@@ -200,6 +202,7 @@ int RunSim(const std::vector<std::string>& args) {
                           {"connect_ms", connect_ms},
                           {"all_connected", connected.ok()},
                           {"messages_sent", stats.messages_sent},
+                          {"messages_acked", stats.messages_acked},
                           {"publish_failures", stats.publish_failures},
                           {"messages_per_s", rate},
                           {"rotated", stats.rotated},

@@ -355,6 +355,10 @@ StatusOr<std::unique_ptr<net::MqttClient>> Fleet::MakeClient(Device& device) {
       Publish(*d, "report");
     }
   });
+  client->set_published_handler([this](int /*message_id*/) {
+    std::lock_guard<std::mutex> lock(stats_mutex_);
+    ++stats_.messages_acked;
+  });
   (void)client->Subscribe(device.session->commands_topic(), 1);
   return client;
 }
@@ -437,6 +441,7 @@ void Fleet::RequestRotation(const std::vector<std::string>& device_ids) {
 Status Fleet::Start() {
   if (running_.load()) return OkStatus();
   stopping_.store(false);
+  draining_.store(false);
   loop_ = std::make_unique<net::MqttEventLoop>();
   for (const auto& device : devices_) {
     if (!device->enrolled.load() || device->client != nullptr) continue;
@@ -457,7 +462,7 @@ void Fleet::LoopMain() {
     }
     for (auto& task : tasks) task();
     loop_->RunOnce(5);
-    if (!options_.publish) continue;
+    if (!options_.publish || draining_.load()) continue;
     const Clock::time_point now = Clock::now();
     for (const auto& device : devices_) {
       Device& d = *device;
@@ -472,6 +477,9 @@ void Fleet::LoopMain() {
 
 void Fleet::Stop() {
   if (!running_.load()) return;
+  draining_.store(true);
+  WaitFor([](const FleetStats& s) { return s.messages_acked >= s.messages_sent; },
+          std::chrono::seconds(2));
   stopping_.store(true);
   if (loop_thread_.joinable()) loop_thread_.join();
   for (const auto& device : devices_) {

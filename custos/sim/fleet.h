@@ -79,7 +79,8 @@ struct FleetStats {
   int connected = 0;  // connected now
   int rotated = 0;    // rotations completed (new certificate in use)
   int rotation_failures = 0;
-  uint64_t messages_sent = 0;  // publishes handed to the client
+  uint64_t messages_sent = 0;   // publishes handed to the client
+  uint64_t messages_acked = 0;  // of those, acknowledged by the broker (QoS 1)
   uint64_t publish_failures = 0;
   uint64_t connections = 0;  // accepted MQTT connections, all devices
   uint64_t reconnects = 0;   // accepted connections after a device's first
@@ -133,8 +134,9 @@ class Fleet {
 
   // Starts / stops the loop thread. Start adds every enrolled device's MQTT
   // client to the loop (devices publish once connected, if `publish`).
-  // Stop disconnects every device and joins the loop and worker threads.
-  // Both idempotent.
+  // Stop ends publishing, waits up to 2 s for the broker to acknowledge
+  // what was sent (so sent and received counts can be compared), then
+  // disconnects every device and joins the loop thread. Both idempotent.
   Status Start();
   void Stop();
 
@@ -186,6 +188,7 @@ class Fleet {
   std::thread loop_thread_;
   std::atomic<bool> running_{false};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> draining_{false};  // Stop is waiting for acknowledgements
 
   mutable std::mutex tasks_mutex_;
   std::vector<std::function<void()>> tasks_;
