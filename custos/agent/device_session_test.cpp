@@ -16,6 +16,7 @@
 #include "custos/core/hex.h"
 #include "custos/identity/device_registry.h"
 #include "custos/identity/fleet_ca.h"
+#include "custos/identity/manufacture.h"
 #include "custos/keystore/open_key_store.h"
 #include "custos/keystore/pkcs11/softhsm_test_token.h"
 #include "custos/keystore/soft_key_store.h"
@@ -313,6 +314,46 @@ TEST_F(DeviceSessionTest, AnIdentityKeyInSoftHsmWithTheTelemetryKeyBesideIt) {
   std::vector<std::string> labels;
   for (const keystore::KeyInfo& key : *keys) labels.push_back(key.label);
   EXPECT_THAT(labels, ::testing::ElementsAre("custos-device-dev-1-g2"));
+}
+
+TEST_F(DeviceSessionTest, AManufacturedDeviceEnrollsWithItsBirthCertificate) {
+  // The factory: a manufacturer CA gives the device its key and birth
+  // certificate in the device's own store and folder.
+  auto maker = FakeControlPlaneCa::Create("acme manufacturing");
+  const std::string dir = dir_.path() + "/device";
+  const std::string store_uri = "soft:" + dir + "/keys";
+  {
+    auto store = keystore::OpenKeyStore(store_uri);
+    ASSERT_THAT(store.status(), IsOk());
+    auto state = identity::Manufacture(*maker->ca, **store, store_uri, "dev-1",
+                                       keystore::KeyType::kEcdsaP256, "birth-key", NowS());
+    ASSERT_THAT(state.status(), IsOk());
+    ASSERT_THAT(identity::SaveDeviceState(dir, *state), IsOk());
+  }
+  ASSERT_THAT(plane_->ca->TrustManufacturerRoot(maker->ca->root()), IsOk());
+
+  DeviceFolderOptions options;
+  options.dir = dir;
+  options.bootstrap_roots = plane_->ca->Roots();
+  auto session = DeviceSession::Open(options);
+  ASSERT_THAT(session.status(), IsOk());
+  EXPECT_EQ((*session)->device_id(), "dev-1");
+  EXPECT_TRUE((*session)->has_birth_certificate());
+  auto body = (*session)->EnrollBody(SecretBytes(), NowS());  // no token
+  ASSERT_THAT(body.status(), IsOk());
+  auto reply = plane_->Enroll(*body);
+  ASSERT_THAT(reply.status(), IsOk());
+  ASSERT_THAT((*session)->AcceptEnrollReply(*reply, NowS()), IsOk());
+  EXPECT_TRUE((*session)->enrolled());
+  auto sealed = (*session)->SealTelemetry("telemetry", "sensor", {}, NowMs());
+  ASSERT_THAT(sealed.status(), IsOk());
+  auto channel = plane_->Channel("dev-1");
+  ASSERT_THAT(channel.status(), IsOk());
+  EXPECT_THAT(channel->Open(sealed->payload, (*session)->telemetry_topic()).status(), IsOk());
+  session->reset();
+  // The manufactured key is the identity key (no other identity key made).
+  EXPECT_THAT(StoredKeyLabels(),
+              ::testing::UnorderedElementsAre("birth-key", std::string(kTelemetryKeyLabel)));
 }
 
 TEST_F(DeviceSessionTest, InMemorySessionsPersistNothing) {
