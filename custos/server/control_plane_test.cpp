@@ -552,5 +552,68 @@ TEST_F(ControlPlaneTest, MetricsAreValidPrometheusText) {
   EXPECT_THAT(metrics->body, HasSubstr("custos_devices{status=\"enrolled\"}"));
 }
 
+// Restarts the shared control plane on its folder (the last test in the
+// file; the new instance serves any test that runs after it).
+TEST_F(ControlPlaneTest, ReopensItsFolderAndRemembersDevicesAndSequences) {
+  auto device = Enrolled("reopen-1");
+  auto publish = [&](uint64_t seq) {
+    auto ctx = device->MqttContext(roots_);
+    ASSERT_THAT(ctx.status(), IsOk());
+    net::MqttClientOptions options;
+    options.port = static_cast<uint16_t>(shared_plane->mqtt_port());
+    options.client_id = "reopen-1";
+    options.ssl_ctx = ctx->get();
+    auto mqtt = net::MqttClient::Create(options);
+    ASSERT_THAT(mqtt.status(), IsOk());
+    ASSERT_THAT((*mqtt)->Connect(), IsOk());
+    auto sealed = device->SealTelemetry(seq, NowMs());
+    ASSERT_THAT(sealed.status(), IsOk());
+    auto before = shared_plane->Stats();
+    ASSERT_THAT(before.status(), IsOk());
+    ASSERT_THAT((*mqtt)->Publish(net::DeviceTelemetryTopic("reopen-1"), *sealed, 1).status(),
+                IsOk());
+    ASSERT_TRUE(WaitFor(
+        [&] { return shared_plane->Stats()->telemetry_received > before->telemetry_received; },
+        10000));
+    (*mqtt)->Disconnect();
+  };
+  publish(5);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto one = client_->Get("/v1/devices/reopen-1", Operator());
+        auto status = one.ok() ? ParseDeviceStatusReply(one->body) : StatusOr<DeviceStatusReply>();
+        return status.ok() && status->telemetry.has_value() &&
+               status->telemetry->last_sequence == 5;
+      },
+      10000));
+
+  ControlPlaneOptions options;
+  options.data_dir = shared_plane->data_dir();
+  options.activity_flush_ms = 50;
+  // An idle keep-alive connection would hold the HTTPS server's stop for its
+  // 5 s read timeout.
+  client_.reset();
+  delete shared_plane;  // stops it
+  shared_plane = nullptr;
+  auto reopened = ControlPlane::Start(options);
+  ASSERT_THAT(reopened.status(), IsOk());
+  shared_plane = reopened->release();
+  EXPECT_TRUE(shared_plane->created().empty());
+  SetUp();  // clients for the new ports
+  auto one = client_->Get("/v1/devices/reopen-1", Operator());
+  ASSERT_THAT(one.status(), IsOk());
+  ASSERT_EQ(one->status, 200) << one->body;
+  auto status = ParseDeviceStatusReply(one->body);
+  ASSERT_THAT(status.status(), IsOk());
+  EXPECT_EQ(status->device.certificate_serial, device->certificate().serial_hex());
+
+  // The last sequence number survived the restart: 5 again is a replay, 6 is new.
+  publish(5);
+  EXPECT_EQ(shared_plane->Stats()->telemetry_rejected["replay"], 1);
+  EXPECT_EQ(shared_plane->Stats()->telemetry_accepted, 0);
+  publish(6);
+  EXPECT_EQ(shared_plane->Stats()->telemetry_accepted, 1);
+}
+
 }  // namespace
 }  // namespace custos::server
