@@ -161,6 +161,8 @@ class ControlPlane {
   // Stops gracefully: the HTTPS server stops accepting and finishes the
   // requests it has, the subscriber disconnects and the last activity batch
   // is committed, the broker is stopped, DIR/lock is released. Idempotent.
+  // An idle keep-alive client connection holds the HTTPS server's stop for
+  // up to its read timeout (5 s; net::HttpsServerOptions).
   void Stop();
 
  private:
