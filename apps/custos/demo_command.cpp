@@ -30,40 +30,14 @@ std::vector<FlagSpec> Specs() {
           {"json", false, "print the report as one JSON object"}};
 }
 
-bool ParseBounded(const std::string& text, long long min, long long max, long long& out) {
-  char* end = nullptr;
-  out = std::strtoll(text.c_str(), &end, 10);
-  return !text.empty() && *end == '\0' && out >= min && out <= max;
-}
-
-}  // namespace
-
-int RunDemo(const std::vector<std::string>& args) {
-  for (const std::string& arg : args) {
-    if (arg == "--help" || arg == "-h") {
-      std::cout << HelpText(kUsage, kSummary, Specs());
-      return kExitOk;
-    }
-  }
-  CommandContext ctx{"demo", Flags()};
-  StatusOr<Flags> flags = Flags::Parse(args, Specs());
-  if (!flags.ok()) return UsageError(ctx, std::string(flags.status().message()));
-  ctx.flags = *std::move(flags);
-
+int DemoMain(CommandContext& ctx) {
   sim::DemoOptions options;
-  long long value = 0;
-  if (std::optional<std::string> devices = ctx.flags.Get("devices")) {
-    if (!ParseBounded(*devices, 1, 20000, value)) {
-      return UsageError(ctx, "--devices: expected 1 to 20000");
-    }
-    options.devices = static_cast<int>(value);
-  }
-  if (std::optional<std::string> seconds = ctx.flags.Get("telemetry-seconds")) {
-    if (!ParseBounded(*seconds, 1, 3600, value)) {
-      return UsageError(ctx, "--telemetry-seconds: expected 1 to 3600");
-    }
-    options.telemetry_seconds = static_cast<double>(value);
-  }
+  StatusOr<int64_t> devices = ctx.flags.GetInt("devices", options.devices, 1, 20000);
+  if (!devices.ok()) return ErrorExit(ctx, devices.status());
+  options.devices = static_cast<int>(*devices);
+  StatusOr<int64_t> seconds = ctx.flags.GetInt("telemetry-seconds", 5, 1, 3600);
+  if (!seconds.ok()) return ErrorExit(ctx, seconds.status());
+  options.telemetry_seconds = static_cast<double>(*seconds);
   if (std::optional<std::string> keep = ctx.flags.Get("keep")) options.keep_dir = *keep;
   const bool json = ctx.flags.Has("json");
   if (!json) {
@@ -81,6 +55,12 @@ int RunDemo(const std::vector<std::string>& args) {
                              : "demo FAILED: see the FAILED lines above\n");
   }
   return report->ok ? kExitOk : kExitFailure;
+}
+
+}  // namespace
+
+int RunDemo(const std::vector<std::string>& args) {
+  return RunCommand({"demo", kUsage, kSummary, Specs(), DemoMain}, args);
 }
 
 }  // namespace custos::cli

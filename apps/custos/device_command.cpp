@@ -30,14 +30,8 @@ const FlagSpec kDirFlag{"dir", true, "the device's state folder (device.json, ce
                         "DIR"};
 
 StatusOr<int64_t> TtlSeconds(const CommandContext& ctx) {
-  std::optional<std::string> text = ctx.flags.Get("ttl-seconds");
-  if (!text.has_value()) return identity::kDefaultTokenLifetimeSeconds;
-  char* end = nullptr;
-  const long long value = std::strtoll(text->c_str(), &end, 10);
-  if (text->empty() || *end != '\0' || value < 1 || value > 366LL * 24 * 3600) {
-    return InvalidArgumentError("--ttl-seconds: expected 1..31622400, got '" + *text + "'");
-  }
-  return static_cast<int64_t>(value);
+  return ctx.flags.GetInt("ttl-seconds", identity::kDefaultTokenLifetimeSeconds, 1,
+                          366LL * 24 * 3600);
 }
 
 std::string TokenString(const SecretBytes& token) {

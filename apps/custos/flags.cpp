@@ -1,5 +1,8 @@
 #include "apps/custos/flags.h"
 
+#include <cerrno>
+#include <cstdlib>
+
 namespace custos::cli {
 
 StatusOr<Flags> Flags::Parse(std::span<const std::string> args,
@@ -42,6 +45,20 @@ std::optional<std::string> Flags::Get(std::string_view name) const {
   auto it = values_.find(std::string(name));
   if (it == values_.end()) return std::nullopt;
   return it->second;
+}
+
+StatusOr<int64_t> Flags::GetInt(std::string_view name, int64_t fallback, int64_t min,
+                                int64_t max) const {
+  const std::optional<std::string> text = Get(name);
+  if (!text.has_value()) return fallback;
+  errno = 0;
+  char* end = nullptr;
+  const long long value = std::strtoll(text->c_str(), &end, 10);
+  if (text->empty() || *end != '\0' || errno == ERANGE || value < min || value > max) {
+    return InvalidArgumentError("--" + std::string(name) + ": expected " + std::to_string(min) +
+                                " to " + std::to_string(max) + ", got '" + *text + "'");
+  }
+  return static_cast<int64_t>(value);
 }
 
 std::string HelpText(std::string_view usage, std::string_view summary,

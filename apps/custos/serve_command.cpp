@@ -8,76 +8,44 @@
 
 #include "apps/custos/commands.h"
 #include "apps/custos/flags.h"
+#include "apps/custos/subcommand.h"
 #include "custos/server/control_plane.h"
 
 namespace custos::cli {
 namespace {
 
-const std::vector<FlagSpec>& ServeFlags() {
-  static const std::vector<FlagSpec> kFlags = {
+constexpr char kUsage[] = "custos serve --data DIR [--api-port N] [--mqtt-port N] [--ca-name NAME]";
+constexpr char kSummary[] =
+    "Runs custosd, the control plane: the HTTPS API (enrollment, rotation, devices, revocation,\n"
+    "health, metrics; docs/api.md), a mosquitto broker for device telemetry and commands, and\n"
+    "the telemetry subscriber. The first start creates the data folder: a SoftHSM2 token with\n"
+    "the fleet CA keys (DIR/hsm), the database (DIR/custos.db), the telemetry key store,\n"
+    "DIR/roots.pem and DIR/operator.token. Runs until SIGINT or SIGTERM, then stops gracefully.";
+
+std::vector<FlagSpec> ServeFlags() {
+  return {
       {"data", true, "the data folder (created and initialised at first start)", "DIR"},
       {"api-port", true, "HTTPS API port on 127.0.0.1 (default 8443; 0 = any free port)", "N"},
       {"mqtt-port", true, "MQTT broker port on 127.0.0.1 (default 8883; 0 = any free port)", "N"},
       {"ca-name", true, "name of the fleet CA created at first start (default \"custos fleet\")",
        "NAME"},
   };
-  return kFlags;
 }
 
-std::string Usage() {
-  return HelpText(
-      "custos serve --data DIR [--api-port N] [--mqtt-port N] [--ca-name NAME]",
-      "Runs custosd, the control plane: the HTTPS API (enrollment, rotation, devices, revocation,\n"
-      "health, metrics; docs/api.md), a mosquitto broker for device telemetry and commands, and\n"
-      "the telemetry subscriber. The first start creates the data folder: a SoftHSM2 token with\n"
-      "the fleet CA keys (DIR/hsm), the database (DIR/custos.db), the telemetry key store,\n"
-      "DIR/roots.pem and DIR/operator.token. Runs until SIGINT or SIGTERM, then stops gracefully.",
-      ServeFlags());
-}
-
-bool ParsePort(const std::optional<std::string>& text, int fallback, int& out) {
-  if (!text.has_value()) {
-    out = fallback;
-    return true;
-  }
-  if (text->empty() || text->size() > 5) return false;
-  int value = 0;
-  for (char c : *text) {
-    if (c < '0' || c > '9') return false;
-    value = value * 10 + (c - '0');
-  }
-  if (value > 65535) return false;
-  out = value;
-  return true;
-}
-
-}  // namespace
-
-int RunServe(const std::vector<std::string>& args) {
-  for (const std::string& arg : args) {
-    if (arg == "--help" || arg == "-h") {
-      std::cout << Usage();
-      return kExitOk;
-    }
-  }
-  StatusOr<Flags> flags = Flags::Parse(args, ServeFlags());
-  if (!flags.ok()) {
-    std::cerr << "custos serve: " << std::string(flags.status().message()) << "\n\n" << Usage();
-    return kExitUsage;
-  }
+int ServeMain(CommandContext& ctx) {
+  int rc = kExitOk;
+  std::optional<std::string> data = RequireFlag(ctx, "data", rc);
+  if (!data.has_value()) return rc;
+  if (data->empty()) return UsageError(ctx, "--data: expected a folder");
   server::ControlPlaneOptions options;
-  std::optional<std::string> data = flags->Get("data");
-  if (!data.has_value() || data->empty()) {
-    std::cerr << "custos serve: --data DIR is required\n\n" << Usage();
-    return kExitUsage;
-  }
   options.data_dir = *data;
-  if (!ParsePort(flags->Get("api-port"), 8443, options.api_port) ||
-      !ParsePort(flags->Get("mqtt-port"), 8883, options.mqtt_port)) {
-    std::cerr << "custos serve: a port must be a number from 0 to 65535\n";
-    return kExitUsage;
-  }
-  if (std::optional<std::string> name = flags->Get("ca-name"); name.has_value()) {
+  StatusOr<int64_t> api_port = ctx.flags.GetInt("api-port", 8443, 0, 65535);
+  if (!api_port.ok()) return ErrorExit(ctx, api_port.status());
+  StatusOr<int64_t> mqtt_port = ctx.flags.GetInt("mqtt-port", 8883, 0, 65535);
+  if (!mqtt_port.ok()) return ErrorExit(ctx, mqtt_port.status());
+  options.api_port = static_cast<int>(*api_port);
+  options.mqtt_port = static_cast<int>(*mqtt_port);
+  if (std::optional<std::string> name = ctx.flags.Get("ca-name"); name.has_value()) {
     options.ca_name = *name;
   }
 
@@ -93,10 +61,7 @@ int RunServe(const std::vector<std::string>& args) {
   ::signal(SIGPIPE, SIG_IGN);
 
   StatusOr<std::unique_ptr<server::ControlPlane>> plane = server::ControlPlane::Start(options);
-  if (!plane.ok()) {
-    std::cerr << "custos serve: " << std::string(plane.status().message()) << "\n";
-    return kExitFailure;
-  }
+  if (!plane.ok()) return Failure(ctx, std::string(plane.status().message()));
   server::ControlPlane& cp = **plane;
   if (!cp.created().empty()) {
     std::cout << "first start: created\n";
@@ -120,6 +85,12 @@ int RunServe(const std::vector<std::string>& args) {
   cp.Stop();
   std::cout << "custosd: stopped\n" << std::flush;
   return kExitOk;
+}
+
+}  // namespace
+
+int RunServe(const std::vector<std::string>& args) {
+  return RunCommand({"serve", kUsage, kSummary, ServeFlags(), ServeMain}, args);
 }
 
 }  // namespace custos::cli

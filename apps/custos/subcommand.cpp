@@ -15,21 +15,26 @@ int RunSubcommand(std::string_view group, std::string_view group_usage,
   }
   for (const Subcommand& sub : subcommands) {
     if (sub.name != args[0]) continue;
-    std::vector<std::string> rest(args.begin() + 1, args.end());
-    for (const std::string& arg : rest) {
-      if (arg == "--help" || arg == "-h") {
-        std::cout << HelpText(sub.usage, sub.summary, sub.flags);
-        return kExitOk;
-      }
-    }
-    CommandContext ctx{std::string(group) + " " + sub.name, Flags()};
-    StatusOr<Flags> flags = Flags::Parse(rest, sub.flags);
-    if (!flags.ok()) return UsageError(ctx, std::string(flags.status().message()));
-    ctx.flags = *std::move(flags);
-    return sub.run(ctx);
+    Subcommand named = sub;
+    named.name = std::string(group) + " " + sub.name;
+    return RunCommand(named, std::vector<std::string>(args.begin() + 1, args.end()));
   }
   std::cerr << "custos " << group << ": unknown subcommand '" << args[0] << "'\n\n" << group_usage;
   return kExitUsage;
+}
+
+int RunCommand(const Subcommand& command, const std::vector<std::string>& args) {
+  for (const std::string& arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      std::cout << HelpText(command.usage, command.summary, command.flags);
+      return kExitOk;
+    }
+  }
+  CommandContext ctx{command.name, Flags()};
+  StatusOr<Flags> flags = Flags::Parse(args, command.flags);
+  if (!flags.ok()) return UsageError(ctx, std::string(flags.status().message()));
+  ctx.flags = *std::move(flags);
+  return command.run(ctx);
 }
 
 int UsageError(const CommandContext& ctx, std::string_view message) {

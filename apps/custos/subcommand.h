@@ -39,6 +39,12 @@ struct Subcommand {
 int RunSubcommand(std::string_view group, std::string_view group_usage,
                   const std::vector<Subcommand>& subcommands, const std::vector<std::string>& args);
 
+// Runs one command (`custos serve`, `custos demo`, or a group's subcommand)
+// with `args`, the words after its name: prints its help (usage, summary,
+// flags) for --help or -h anywhere, turns a bad flag into a usage error, and
+// otherwise calls its body with a context named `command.name`.
+int RunCommand(const Subcommand& command, const std::vector<std::string>& args);
+
 // Prints "custos <command>: <message>" and a hint, and returns the usage exit status.
 int UsageError(const CommandContext& ctx, std::string_view message);
 // Prints "custos <command>: <message>" and returns the failure exit status.
