@@ -30,6 +30,7 @@
 #include "custos/core/random.h"
 #include "custos/core/secret_bytes.h"
 #include "custos/crypto/spki.h"
+#include "custos/identity/device_registry.h"
 #include "custos/identity/fleet_ca.h"
 #include "custos/identity/x509_certificate.h"
 #include "custos/keystore/pkcs11/pkcs11_key_store.h"
@@ -70,10 +71,6 @@ int64_t NowMs() {
       .count();
 }
 
-std::span<const uint8_t> AsBytes(std::string_view s) {
-  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
-}
-
 Status Annotate(const Status& status, std::string_view what) {
   return Status(status.code(), std::string(what) + ": " + std::string(status.message()));
 }
@@ -86,38 +83,6 @@ Status ErrnoError(std::string_view what, const std::string& path) {
 
 Status MakeDir(const std::string& path) {
   if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) return ErrnoError("cannot create", path);
-  return OkStatus();
-}
-
-// Writes `data` to `path` through a temporary file, fsync and rename.
-Status WriteFileAtomically(const std::string& path, std::span<const uint8_t> data, mode_t mode) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return ErrnoError("cannot write", tmp);
-  std::size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      Status error = ErrnoError("cannot write", tmp);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return error;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    Status error = ErrnoError("cannot sync", tmp);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return error;
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    Status error = ErrnoError("cannot rename to", path);
-    ::unlink(tmp.c_str());
-    return error;
-  }
   return OkStatus();
 }
 
@@ -945,7 +910,7 @@ Status ControlPlane::Impl::OpenCa() {
     token.dir = hsm;
     token.label = "custos";
     CUSTOS_ASSIGN_OR_RETURN(uri, keystore::CreateSoftHsmToken(token));
-    CUSTOS_RETURN_IF_ERROR(WriteFileAtomically(uri_file, AsBytes(uri), 0600));
+    CUSTOS_RETURN_IF_ERROR(identity::WriteFileAtomically(uri_file, uri, 0600));
     created.push_back(hsm + "/: SoftHSM2 token 'custos' (user PIN in " + hsm + "/user.pin)");
   } else {
     CUSTOS_ASSIGN_OR_RETURN(SecretBytes text, ReadSecretFile(uri_file, 4096));
@@ -994,7 +959,7 @@ Status ControlPlane::Impl::OpenCa() {
   const std::string roots = dir + "/roots.pem";
   const bool new_roots = !Exists(roots);
   const std::string pem = PemOf(ca->Roots());
-  CUSTOS_RETURN_IF_ERROR(WriteFileAtomically(roots, AsBytes(pem), 0644));
+  CUSTOS_RETURN_IF_ERROR(identity::WriteFileAtomically(roots, pem, 0644));
   if (new_roots) created.push_back(roots + ": the fleet roots (for devices and operators)");
   return OkStatus();
 }
