@@ -103,7 +103,8 @@ struct ControlPlaneStats {
   // Telemetry dropped, by reason: "unknown_device" (no telemetry key),
   // "unauthenticated" (does not open), "malformed" (opens but does not
   // parse), "wrong_device" (names another device), "replay" (seq not above
-  // the last), "bad_topic".
+  // the last), "bad_topic", "overload" (more than 200,000 messages waiting
+  // to be processed).
   std::map<std::string, int64_t> telemetry_rejected;
   int64_t commands_sent = 0;
   // End-to-end latency of accepted telemetry (receipt - sent_ms), over the
