@@ -617,6 +617,89 @@ StatusOr<TokensReply> ParseTokensReply(std::string_view text) {
   return reply;
 }
 
+// ---- manufacturers --------------------------------------------------------------
+
+StatusOr<ManufacturerBody> ManufacturerBodyFromJson(const Json& body) {
+  if (!body.is_object()) return InvalidArgumentError("the body must be a JSON object");
+  CUSTOS_RETURN_IF_ERROR(CheckMembers(body, {"certificate_pem"}, "the manufacturer body"));
+  CUSTOS_ASSIGN_OR_RETURN(std::string pem,
+                          RequiredString(body, "certificate_pem", identity::kMaxCertificateBytes));
+  constexpr std::string_view kBegin = "-----BEGIN CERTIFICATE-----";
+  const std::size_t first = pem.find(kBegin);
+  if (first == std::string::npos) {
+    return FieldError("certificate_pem",
+                      "is not a PEM certificate (no " + std::string(kBegin) + " line)");
+  }
+  if (pem.find(kBegin, first + kBegin.size()) != std::string::npos) {
+    return FieldError("certificate_pem",
+                      "holds more than one certificate (give the manufacturer's root only)");
+  }
+  StatusOr<identity::Certificate> certificate = identity::Certificate::FromPem(pem);
+  if (!certificate.ok()) return Prefix(certificate.status(), "certificate_pem");
+  if (!certificate->is_ca()) {
+    return FieldError("certificate_pem",
+                      "is not a CA certificate (basicConstraints cA is not set)");
+  }
+  return ManufacturerBody{*std::move(certificate)};
+}
+
+StatusOr<ManufacturerBody> ParseManufacturerBody(std::string_view text) {
+  CUSTOS_ASSIGN_OR_RETURN(Json body, ParseText(text));
+  return ManufacturerBodyFromJson(body);
+}
+
+std::string ManufacturerBodyToJson(const ManufacturerBody& body) {
+  return Json{{"certificate_pem", body.certificate.ToPem()}}.dump(-1, ' ', false,
+                                                                  Json::error_handler_t::replace);
+}
+
+ManufacturerJson ManufacturerJsonOf(const identity::Certificate& root) {
+  return ManufacturerJson{root.subject_name(), HexEncode(root.fingerprint_sha256()),
+                          root.not_after()};
+}
+
+std::string TrustManufacturerReplyToJson(const TrustManufacturerReply& reply) {
+  return Json{{"subject", reply.subject},
+              {"fingerprint", reply.fingerprint},
+              {"manufacturers", reply.manufacturers}}
+      .dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+StatusOr<TrustManufacturerReply> ParseTrustManufacturerReply(std::string_view text) {
+  CUSTOS_ASSIGN_OR_RETURN(Json value, ParseText(text));
+  TrustManufacturerReply reply;
+  CUSTOS_ASSIGN_OR_RETURN(reply.subject, RequiredString(value, "subject", 4096));
+  CUSTOS_ASSIGN_OR_RETURN(reply.fingerprint, RequiredString(value, "fingerprint", 64));
+  CUSTOS_ASSIGN_OR_RETURN(reply.manufacturers, RequiredInt(value, "manufacturers", 0, INT64_MAX));
+  return reply;
+}
+
+std::string ManufacturerListReplyToJson(const ManufacturerListReply& reply) {
+  Json list = Json::array();
+  for (const ManufacturerJson& m : reply.manufacturers) {
+    list.push_back(
+        Json{{"subject", m.subject}, {"fingerprint", m.fingerprint}, {"not_after", m.not_after}});
+  }
+  return Json{{"manufacturers", std::move(list)}}.dump(-1, ' ', false,
+                                                       Json::error_handler_t::replace);
+}
+
+StatusOr<ManufacturerListReply> ParseManufacturerListReply(std::string_view text) {
+  CUSTOS_ASSIGN_OR_RETURN(Json value, ParseJsonObject(text, 4 * 1024 * 1024));
+  const Json* list = Member(value, "manufacturers");
+  if (list == nullptr || !list->is_array()) return FieldError("manufacturers", "must be an array");
+  ManufacturerListReply reply;
+  for (const Json& m : *list) {
+    if (!m.is_object()) return FieldError("manufacturers", "must hold objects");
+    ManufacturerJson entry;
+    CUSTOS_ASSIGN_OR_RETURN(entry.subject, RequiredString(m, "subject", 4096));
+    CUSTOS_ASSIGN_OR_RETURN(entry.fingerprint, RequiredString(m, "fingerprint", 64));
+    CUSTOS_ASSIGN_OR_RETURN(entry.not_after, RequiredInt(m, "not_after", INT64_MIN, INT64_MAX));
+    reply.manufacturers.push_back(std::move(entry));
+  }
+  return reply;
+}
+
 StatusOr<ErrorReply> ParseErrorReply(std::string_view text) {
   CUSTOS_ASSIGN_OR_RETURN(Json value, ParseText(text));
   CUSTOS_ASSIGN_OR_RETURN(const Json* error, RequiredObject(value, "error"));

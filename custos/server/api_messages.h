@@ -30,6 +30,7 @@
 #include "custos/core/status.h"
 #include "custos/identity/crl.h"
 #include "custos/identity/enrollment.h"
+#include "custos/identity/x509_certificate.h"
 #include "custos/store/fleet_state.h"
 
 namespace custos::server {
@@ -227,6 +228,45 @@ struct TokensReply {
 };
 std::string TokensReplyToJson(const TokensReply& reply);
 StatusOr<TokensReply> ParseTokensReply(std::string_view text);
+
+// ---- POST /v1/manufacturers, GET /v1/manufacturers -------------------------
+
+// {"certificate_pem": "<PEM of one manufacturer root CA certificate>"}. The
+// parser refuses text that is not PEM, more than one certificate, a
+// malformed certificate and a certificate that is not a CA, naming
+// "certificate_pem"; at most identity::kMaxCertificateBytes of PEM.
+struct ManufacturerBody {
+  identity::Certificate certificate;
+};
+StatusOr<ManufacturerBody> ManufacturerBodyFromJson(const nlohmann::json& body);
+StatusOr<ManufacturerBody> ParseManufacturerBody(std::string_view text);
+std::string ManufacturerBodyToJson(const ManufacturerBody& body);
+
+// A trusted manufacturer root: {"subject", "fingerprint", "not_after"}.
+struct ManufacturerJson {
+  std::string subject;      // RFC 2253 subject name
+  std::string fingerprint;  // SHA-256 of the DER, lowercase hex
+  int64_t not_after = 0;    // unix seconds
+};
+// The ManufacturerJson of `root`.
+ManufacturerJson ManufacturerJsonOf(const identity::Certificate& root);
+
+// 201 answer of POST /v1/manufacturers:
+// {"subject": S, "fingerprint": HEX, "manufacturers": N (trusted now)}
+struct TrustManufacturerReply {
+  std::string subject;
+  std::string fingerprint;
+  int64_t manufacturers = 0;
+};
+std::string TrustManufacturerReplyToJson(const TrustManufacturerReply& reply);
+StatusOr<TrustManufacturerReply> ParseTrustManufacturerReply(std::string_view text);
+
+// {"manufacturers": [ManufacturerJson...]}
+struct ManufacturerListReply {
+  std::vector<ManufacturerJson> manufacturers;
+};
+std::string ManufacturerListReplyToJson(const ManufacturerListReply& reply);
+StatusOr<ManufacturerListReply> ParseManufacturerListReply(std::string_view text);
 
 // ---- errors -----------------------------------------------------------------
 

@@ -783,6 +783,43 @@ struct ControlPlane::Impl {  // NOLINT(clang-analyzer-optin.performance.Padding)
     return net::HttpsResponse{201, TokensReplyToJson(reply), "application/json"};
   }
 
+  // POST /v1/manufacturers: trusts a manufacturer root for zero-touch
+  // enrollment (devices with a birth certificate under it enroll with no
+  // token).
+  net::HttpsResponse TrustManufacturer(const net::HttpsRequest& request) {
+    if (Status auth = CheckOperator(request); !auth.ok()) return net::HttpsResponse::Error(auth);
+    StatusOr<ManufacturerBody> body = ManufacturerBodyFromJson(request.json);
+    if (!body.ok()) return net::HttpsResponse::Error(body.status());
+    TrustManufacturerReply reply;
+    {
+      std::lock_guard<std::mutex> lock(ca_mutex);
+      if (Status trusted = ca->TrustManufacturerRoot(body->certificate); !trusted.ok()) {
+        return net::HttpsResponse::Error(trusted);
+      }
+      reply.manufacturers = static_cast<int64_t>(ca->ManufacturerRoots().size());
+    }
+    const ManufacturerJson root = ManufacturerJsonOf(body->certificate);
+    reply.subject = root.subject;
+    reply.fingerprint = root.fingerprint;
+    Status audited = Audit("operator", "manufacturer.trust", root.fingerprint,
+                           Json{{"subject", root.subject}, {"not_after", root.not_after}});
+    if (!audited.ok()) return net::HttpsResponse::Error(Annotate(audited, "audit"));
+    return net::HttpsResponse{201, TrustManufacturerReplyToJson(reply), "application/json"};
+  }
+
+  // GET /v1/manufacturers: the trusted manufacturer roots.
+  net::HttpsResponse ListManufacturers(const net::HttpsRequest& request) const {
+    if (Status auth = CheckOperator(request); !auth.ok()) return net::HttpsResponse::Error(auth);
+    ManufacturerListReply reply;
+    {
+      std::lock_guard<std::mutex> lock(ca_mutex);
+      for (const identity::Certificate& root : ca->ManufacturerRoots()) {
+        reply.manufacturers.push_back(ManufacturerJsonOf(root));
+      }
+    }
+    return net::HttpsResponse{200, ManufacturerListReplyToJson(reply), "application/json"};
+  }
+
   net::HttpsResponse Metrics(const net::HttpsRequest& request) const {
     if (Status auth = CheckOperator(request); !auth.ok()) return net::HttpsResponse::Error(auth);
     return net::HttpsResponse{200, MetricsText(), "text/plain; version=0.0.4"};
@@ -1182,6 +1219,10 @@ Status ControlPlane::Impl::StartHttps() {
               [this](const HttpsRequest& r) { return Commands(r); });
   https->Post("/v1/tokens", RouteAccess::kAnyone,
               [this](const HttpsRequest& r) { return Tokens(r); });
+  https->Post("/v1/manufacturers", RouteAccess::kAnyone,
+              [this](const HttpsRequest& r) { return TrustManufacturer(r); });
+  https->Get("/v1/manufacturers", RouteAccess::kAnyone,
+             [this](const HttpsRequest& r) { return ListManufacturers(r); });
   return https->Start();
 }
 
