@@ -30,22 +30,27 @@ constexpr int kPerThread = 150;
 struct Fixture {
   std::unique_ptr<testing::TempDir> dir;
   std::unique_ptr<ControlPlane> plane;
+  bool group_commit = false;
   std::mutex mutex;
   std::vector<SecretBytes> tokens;
   int next_device = 0;
 };
 
-// SoftHSM2's configuration is process-wide, so one process runs one control
-// plane: run each configuration in its own process with --benchmark_filter.
-// The control planes of this run, stopped (broker included) and their
-// folders removed by main() at the end.
-Fixture* fixtures[2] = {nullptr, nullptr};
+// SoftHSM2's configuration is process-wide, so every configuration runs a
+// control plane on the same data folder (and token): switching between
+// group commit on and off stops the control plane and starts it again there.
+// Stopped (broker included) and its folder removed by main() at the end.
+Fixture* fixture = nullptr;
 
 Fixture* GetFixture(bool group_commit, std::string& error) {
-  const int index = group_commit ? 1 : 0;
-  if (fixtures[index] != nullptr) return fixtures[index];
-  auto f = std::make_unique<Fixture>();
-  f->dir = std::make_unique<testing::TempDir>();
+  if (fixture != nullptr && fixture->group_commit == group_commit) return fixture;
+  if (fixture == nullptr) {
+    fixture = new Fixture;  // deleted by main()
+    fixture->dir = std::make_unique<testing::TempDir>();
+  }
+  Fixture* f = fixture;
+  if (f->plane != nullptr) f->plane->Stop();
+  f->plane.reset();
   ControlPlaneOptions options;
   options.data_dir = f->dir->path();
   options.group_commit = group_commit;
@@ -55,13 +60,15 @@ Fixture* GetFixture(bool group_commit, std::string& error) {
     return nullptr;
   }
   f->plane = *std::move(plane);
-  auto client = testing::PlainClient(f->plane->api_port(), f->plane->roots_path());
-  if (!client.ok()) return nullptr;
-  auto tokens = testing::IssueTokens(**client, f->plane->operator_token_path(), 10000);
-  if (!tokens.ok()) return nullptr;
-  f->tokens = *std::move(tokens);
-  fixtures[index] = f.release();  // deleted by main()
-  return fixtures[index];
+  f->group_commit = group_commit;
+  if (f->tokens.size() < 10000) {
+    auto client = testing::PlainClient(f->plane->api_port(), f->plane->roots_path());
+    if (!client.ok()) return nullptr;
+    auto tokens = testing::IssueTokens(**client, f->plane->operator_token_path(), 10000);
+    if (!tokens.ok()) return nullptr;
+    f->tokens = *std::move(tokens);
+  }
+  return f;
 }
 
 void BM_EnrollOverHttps(  // NOLINT(readability-identifier-naming): benchmark naming
@@ -130,9 +137,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  for (custos::server::Fixture*& f : custos::server::fixtures) {
-    delete f;
-    f = nullptr;
-  }
+  delete custos::server::fixture;
+  custos::server::fixture = nullptr;
   return 0;
 }
