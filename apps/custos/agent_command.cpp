@@ -2,10 +2,10 @@
 // enrolled, connects to the broker with its certificate, publishes sealed
 // telemetry and executes commands until SIGINT/SIGTERM or --count messages.
 // See docs/agent.md and docs/cli.md.
-#include <signal.h>
-
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <ctime>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -13,6 +13,8 @@
 
 #include "apps/custos/commands.h"
 #include "apps/custos/identity_cli.h"
+#include "apps/custos/stop_signals.h"
+#include "apps/custos/subcommand.h"
 #include "custos/agent/agent.h"
 #include "custos/agent/api_calls.h"
 #include "custos/agent/device_session.h"
@@ -55,19 +57,7 @@ std::string Timestamp() {
   return text;
 }
 
-}  // namespace
-
-int RunAgent(const std::vector<std::string>& args) {
-  for (const std::string& arg : args) {
-    if (arg == "--help" || arg == "-h") {
-      std::cout << HelpText(kUsage, kSummary, Specs());
-      return kExitOk;
-    }
-  }
-  CommandContext ctx{"agent", Flags()};
-  StatusOr<Flags> flags = Flags::Parse(args, Specs());
-  if (!flags.ok()) return UsageError(ctx, std::string(flags.status().message()));
-  ctx.flags = *std::move(flags);
+int AgentMain(CommandContext& ctx) {
   int rc = kExitOk;
   std::optional<std::string> server = RequireFlag(ctx, "server", rc);
   if (!server) return rc;
@@ -113,14 +103,9 @@ int RunAgent(const std::vector<std::string>& args) {
     }
     options.interval_ms = std::max<int64_t>(1, std::llround(seconds * 1000));
   }
-  if (std::optional<std::string> count = ctx.flags.Get("count")) {
-    char* end = nullptr;
-    const long long n = std::strtoll(count->c_str(), &end, 10);
-    if (count->empty() || *end != '\0' || n < 1) {
-      return UsageError(ctx, "--count: expected a positive number");
-    }
-    options.count = static_cast<uint64_t>(n);
-  }
+  StatusOr<int64_t> count = ctx.flags.GetInt("count", 0, 1, INT64_MAX);  // 0: not given
+  if (!count.ok()) return ErrorExit(ctx, count.status());
+  options.count = static_cast<uint64_t>(*count);
   options.on_event = [json](const std::string& line) {
     if (json) {
       std::cout << nlohmann::json({{"event", line}, {"time", Timestamp()}}).dump() << std::endl;
@@ -153,14 +138,9 @@ int RunAgent(const std::vector<std::string>& args) {
     }
   }
 
-  // SIGINT/SIGTERM are taken by a thread of their own (sigtimedwait), so that
-  // stopping needs no async-signal-safe tricks.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  // Before the agent's threads start. SIGINT/SIGTERM are taken by a thread
+  // of their own, so that stopping needs no async-signal-safe tricks.
+  const StopSignals stop_signals;
 
   StatusOr<std::unique_ptr<agent::Agent>> made =
       agent::Agent::Create(*std::move(session), std::move(options));
@@ -168,10 +148,8 @@ int RunAgent(const std::vector<std::string>& args) {
   agent::Agent& runner = **made;
   std::atomic<bool> finished{false};
   std::thread signal_thread([&] {
-    const timespec tick{0, 200 * 1000 * 1000};
     while (!finished.load()) {
-      const int sig = sigtimedwait(&stop_signals, nullptr, &tick);
-      if (sig == SIGINT || sig == SIGTERM) {
+      if (stop_signals.WaitFor(std::chrono::milliseconds(200)) != 0) {
         runner.RequestStop();
         return;
       }
@@ -205,6 +183,12 @@ int RunAgent(const std::vector<std::string>& args) {
   }
   if (!ran.ok()) return ErrorExit(ctx, ran);
   return kExitOk;
+}
+
+}  // namespace
+
+int RunAgent(const std::vector<std::string>& args) {
+  return RunCommand({"agent", kUsage, kSummary, Specs(), AgentMain}, args);
 }
 
 }  // namespace custos::cli

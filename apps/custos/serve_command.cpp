@@ -1,13 +1,12 @@
 // `custos serve`: runs custosd, the control plane (custos/server/control_plane.h),
 // on a data folder until SIGINT or SIGTERM, then stops it gracefully.
-#include <signal.h>
-
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "apps/custos/commands.h"
 #include "apps/custos/flags.h"
+#include "apps/custos/stop_signals.h"
 #include "apps/custos/subcommand.h"
 #include "custos/server/control_plane.h"
 
@@ -49,16 +48,9 @@ int ServeMain(CommandContext& ctx) {
     options.ca_name = *name;
   }
 
-  // Block the stop signals before any thread starts, so that every thread
-  // inherits the mask and sigwait below is the only place they arrive.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  // A client that goes away mid-answer must not end the server (TLS writes
-  // to a closed socket raise SIGPIPE).
-  ::signal(SIGPIPE, SIG_IGN);
+  // Before any thread starts: every thread inherits the blocked stop
+  // signals, and Wait below is the only place they arrive.
+  const StopSignals stop_signals;
 
   StatusOr<std::unique_ptr<server::ControlPlane>> plane = server::ControlPlane::Start(options);
   if (!plane.ok()) return Failure(ctx, std::string(plane.status().message()));
@@ -76,11 +68,8 @@ int ServeMain(CommandContext& ctx) {
             << "stop with SIGINT (Ctrl-C) or SIGTERM\n"
             << std::flush;
 
-  int signal_number = 0;
-  while (sigwait(&stop_signals, &signal_number) != 0) {
-  }
-  std::cout << "custosd: " << (signal_number == SIGINT ? "SIGINT" : "SIGTERM")
-            << " received, stopping\n"
+  const int signal_number = stop_signals.Wait();
+  std::cout << "custosd: " << StopSignals::Name(signal_number) << " received, stopping\n"
             << std::flush;
   cp.Stop();
   std::cout << "custosd: stopped\n" << std::flush;

@@ -2,11 +2,11 @@
 // enroll through custosd's API, connect to its broker over mutual TLS on one
 // event loop, and publish sealed telemetry by profile for --duration
 // seconds, then a summary is printed. See docs/agent.md and docs/cli.md.
-#include <signal.h>
 #include <sys/resource.h>
 
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -15,6 +15,8 @@
 
 #include "apps/custos/commands.h"
 #include "apps/custos/identity_cli.h"
+#include "apps/custos/stop_signals.h"
+#include "apps/custos/subcommand.h"
 #include "custos/agent/api_calls.h"
 #include "custos/core/hex.h"
 #include "custos/core/random.h"
@@ -51,30 +53,11 @@ std::string Ms(double value) {
   return out.str();
 }
 
-bool ParsePositive(const std::string& text, long long max, long long& out) {
-  char* end = nullptr;
-  out = std::strtoll(text.c_str(), &end, 10);
-  return !text.empty() && *end == '\0' && out >= 1 && out <= max;
-}
-
-}  // namespace
-
-int RunSim(const std::vector<std::string>& args) {
-  for (const std::string& arg : args) {
-    if (arg == "--help" || arg == "-h") {
-      std::cout << HelpText(kUsage, kSummary, Specs());
-      return kExitOk;
-    }
-  }
-  CommandContext ctx{"sim", Flags()};
-  StatusOr<Flags> flags = Flags::Parse(args, Specs());
-  if (!flags.ok()) return UsageError(ctx, std::string(flags.status().message()));
-  ctx.flags = *std::move(flags);
+int SimMain(CommandContext& ctx) {
   int rc = kExitOk;
   std::optional<std::string> server = RequireFlag(ctx, "server", rc);
   if (!server) return rc;
-  std::optional<std::string> devices = RequireFlag(ctx, "devices", rc);
-  if (!devices) return rc;
+  if (!RequireFlag(ctx, "devices", rc)) return rc;
   std::optional<std::string> roots_file = RequireFlag(ctx, "roots", rc);
   if (!roots_file) return rc;
   std::optional<std::string> token_file = RequireFlag(ctx, "operator-token-file", rc);
@@ -85,22 +68,16 @@ int RunSim(const std::vector<std::string>& args) {
   if (!url.ok()) return UsageError(ctx, "--server: " + std::string(url.status().message()));
   sim::FleetOptions options;
   options.api_port = url->port;
-  long long n = 0;
-  if (!ParsePositive(*devices, 100000, n)) {
-    return UsageError(ctx, "--devices: expected a number from 1 to 100000");
-  }
+  StatusOr<int64_t> devices = ctx.flags.GetInt("devices", 0, 1, 100000);
+  if (!devices.ok()) return ErrorExit(ctx, devices.status());
+  const int64_t n = *devices;
   options.devices = static_cast<int>(n);
-  long long duration_s = 10;
-  if (std::optional<std::string> duration = ctx.flags.Get("duration")) {
-    if (!ParsePositive(*duration, 7 * 24 * 3600, duration_s)) {
-      return UsageError(ctx, "--duration: expected seconds (at least 1)");
-    }
-  }
-  if (std::optional<std::string> workers = ctx.flags.Get("workers")) {
-    long long w = 0;
-    if (!ParsePositive(*workers, 16, w)) return UsageError(ctx, "--workers: expected 1 to 16");
-    options.workers = static_cast<int>(w);
-  }
+  StatusOr<int64_t> duration = ctx.flags.GetInt("duration", 10, 1, 7 * 24 * 3600);
+  if (!duration.ok()) return ErrorExit(ctx, duration.status());
+  const int64_t duration_s = *duration;
+  StatusOr<int64_t> workers = ctx.flags.GetInt("workers", options.workers, 1, 16);
+  if (!workers.ok()) return ErrorExit(ctx, workers.status());
+  options.workers = static_cast<int>(*workers);
   if (std::optional<std::string> prefix = ctx.flags.Get("id-prefix")) {
     options.id_prefix = *prefix;
   } else {
@@ -143,16 +120,10 @@ int RunSim(const std::vector<std::string>& args) {
     return Failure(ctx, std::to_string(n) + " devices need more open files than the limit of " +
                             std::to_string(files.rlim_cur) + " (raise it with ulimit -n)");
   }
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  // Before the fleet's threads start; looked at while publishing.
+  const StopSignals stop_signals;
   auto interrupted = [&stop_signals] {
-    const timespec none{0, 0};
-    const int sig = sigtimedwait(&stop_signals, nullptr, &none);
-    return sig == SIGINT || sig == SIGTERM;
+    return stop_signals.WaitFor(std::chrono::milliseconds(0)) != 0;
   };
 
   StatusOr<std::unique_ptr<sim::Fleet>> fleet = sim::Fleet::Create(std::move(options));
@@ -222,6 +193,12 @@ int RunSim(const std::vector<std::string>& args) {
               << std::endl;
   }
   return stats.enrolled == stats.devices && connected.ok() ? kExitOk : kExitFailure;
+}
+
+}  // namespace
+
+int RunSim(const std::vector<std::string>& args) {
+  return RunCommand({"sim", kUsage, kSummary, Specs(), SimMain}, args);
 }
 
 }  // namespace custos::cli
