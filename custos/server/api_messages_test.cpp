@@ -7,6 +7,9 @@
 
 #include "custos/core/ct.h"
 #include "custos/core/hex.h"
+#include "custos/identity/device_registry.h"
+#include "custos/identity/fleet_ca.h"
+#include "custos/identity/manufacture.h"
 #include "custos/identity/tokens.h"
 #include "custos/keystore/soft_key_store.h"
 #include "testing/status_matchers.h"
@@ -203,6 +206,98 @@ TEST(TokensBodyTest, BoundsAndDefaults) {
   EXPECT_THAT(TokensBodyFromJson(Json{{"count", 1}, {"device_id", "a b"}}),
               StatusIs(StatusCode::kInvalidArgument, HasSubstr("device_id")));
   EXPECT_THAT(TokensBodyFromJson(Json{{"count", "1"}}), StatusIs(StatusCode::kInvalidArgument));
+}
+
+// A manufacturer CA in memory, and the birth certificate of one device (not
+// a CA) it made.
+struct Manufacturer {
+  std::unique_ptr<identity::FleetCa> ca;
+  std::string birth_pem;
+};
+Manufacturer MakeManufacturer() {
+  Manufacturer out;
+  identity::CaOptions options;
+  options.name = "Acme Manufacturing";
+  options.store_uri = "soft:mem";
+  auto ca = identity::FleetCa::Create(identity::NewInMemoryDeviceRegistry(),
+                                      keystore::NewInMemorySoftKeyStore(), options, 1700000000);
+  EXPECT_THAT(ca.status(), IsOk());
+  if (!ca.ok()) return out;
+  out.ca = *std::move(ca);
+  auto device_store = keystore::NewInMemorySoftKeyStore();
+  auto state = identity::Manufacture(*out.ca, *device_store, "soft:mem", "dev-1",
+                                     keystore::KeyType::kEcdsaP256, "birth", 1700000000);
+  EXPECT_THAT(state.status(), IsOk());
+  if (state.ok()) out.birth_pem = state->birth_certificate_pem;
+  return out;
+}
+
+TEST(ManufacturerBodyTest, AcceptsOneCaCertificateAndRoundTrips) {
+  Manufacturer maker = MakeManufacturer();
+  ASSERT_NE(maker.ca, nullptr);
+  auto parsed = ParseManufacturerBody(ManufacturerBodyToJson({maker.ca->root()}));
+  ASSERT_THAT(parsed.status(), IsOk());
+  EXPECT_EQ(parsed->certificate.der(), maker.ca->root().der());
+  // Text around the PEM block is allowed (as in a roots.pem file).
+  auto annotated = ParseManufacturerBody(
+      Json{{"certificate_pem", "Acme root\n" + maker.ca->root().ToPem()}}.dump());
+  EXPECT_THAT(annotated.status(), IsOk());
+
+  const ManufacturerJson info = ManufacturerJsonOf(maker.ca->root());
+  EXPECT_EQ(info.subject, maker.ca->root().subject_name());
+  EXPECT_EQ(info.fingerprint, HexEncode(maker.ca->root().fingerprint_sha256()));
+  EXPECT_EQ(info.fingerprint.size(), 64u);
+  EXPECT_EQ(info.not_after, maker.ca->root().not_after());
+}
+
+TEST(ManufacturerBodyTest, ErrorsNameTheField) {
+  Manufacturer maker = MakeManufacturer();
+  ASSERT_NE(maker.ca, nullptr);
+  const std::string root = maker.ca->root().ToPem();
+  auto error_of = [](const Json& body) { return ParseManufacturerBody(body.dump()).status(); };
+  EXPECT_THAT(error_of(Json::object()),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("'certificate_pem' is missing")));
+  EXPECT_THAT(error_of(Json{{"certificate_pem", 1}}),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("certificate_pem")));
+  EXPECT_THAT(error_of(Json{{"certificate_pem", "MIIB..."}}),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("not a PEM certificate")));
+  EXPECT_THAT(error_of(Json{{"certificate_pem", root + maker.birth_pem}}),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("more than one certificate")));
+  EXPECT_THAT(error_of(Json{{"certificate_pem", maker.birth_pem}}),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("not a CA certificate")));
+  std::string damaged = root;
+  damaged[damaged.find('\n') + 10] ^= 0x01;  // inside the base64
+  EXPECT_THAT(error_of(Json{{"certificate_pem", damaged}}),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("certificate_pem")));
+  EXPECT_THAT(error_of(Json{{"certificate_pem", root}, {"name", "acme"}}),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("unknown member 'name'")));
+  // The whole body is bounded too (kMaxApiBodyBytes), so only a parsed
+  // body reaches the member's own bound.
+  const Json long_pem{{"certificate_pem", std::string(identity::kMaxCertificateBytes + 1, 'A')}};
+  EXPECT_THAT(ManufacturerBodyFromJson(long_pem).status(),
+              StatusIs(StatusCode::kInvalidArgument, HasSubstr("longer than")));
+  EXPECT_THAT(error_of(long_pem), StatusIs(StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseManufacturerBody("[]").status(), StatusIs(StatusCode::kInvalidArgument));
+}
+
+TEST(ManufacturerRepliesTest, RoundTrip) {
+  TrustManufacturerReply trusted{"CN=Acme Root,O=Acme", std::string(64, 'a'), 2};
+  auto t = ParseTrustManufacturerReply(TrustManufacturerReplyToJson(trusted));
+  ASSERT_THAT(t.status(), IsOk());
+  EXPECT_EQ(t->subject, trusted.subject);
+  EXPECT_EQ(t->fingerprint, trusted.fingerprint);
+  EXPECT_EQ(t->manufacturers, 2);
+
+  ManufacturerListReply list;
+  list.manufacturers.push_back({"CN=A", std::string(64, 'b'), 1800000000});
+  list.manufacturers.push_back({"CN=B", std::string(64, 'c'), 1900000000});
+  auto l = ParseManufacturerListReply(ManufacturerListReplyToJson(list));
+  ASSERT_THAT(l.status(), IsOk());
+  ASSERT_EQ(l->manufacturers.size(), 2u);
+  EXPECT_EQ(l->manufacturers[1].subject, "CN=B");
+  EXPECT_EQ(l->manufacturers[1].not_after, 1900000000);
+  EXPECT_THAT(ParseManufacturerListReply(R"({"manufacturers": [1]})").status(),
+              StatusIs(StatusCode::kInvalidArgument));
 }
 
 TEST(RepliesTest, TokensRevokeHealthErrorRoundTrip) {
