@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!message.ok()) return 0;
   auto again = custos::net::ParseTelemetryMessage(custos::net::TelemetryMessageToJson(*message));
   if (!again.ok() || again->type != message->type || again->device != message->device ||
-      again->seq != message->seq || again->sent_ms != message->sent_ms ||
+      again->seq != message->seq || again->sent_us != message->sent_us ||
       again->profile != message->profile || again->values != message->values) {
     std::abort();
   }

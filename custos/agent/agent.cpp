@@ -6,19 +6,9 @@
 #include <utility>
 
 #include "custos/agent/api_calls.h"
+#include "custos/core/clock.h"
 
 namespace custos::agent {
-namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t NowS() { return NowMs() / 1000; }
-
-}  // namespace
 
 StatusOr<std::unique_ptr<Agent>> Agent::Create(std::unique_ptr<DeviceSession> session,
                                                AgentOptions options) {
@@ -77,7 +67,7 @@ Status Agent::ConnectWithRetry() {
     if (!client.ok()) return client.status();
     net::MqttClient* raw = client->get();
     raw->set_message_handler([this](const net::MqttMessageView& message) {
-      StatusOr<net::CommandMessage> command = session_->OpenCommand(message.payload, NowMs());
+      StatusOr<net::CommandMessage> command = session_->OpenCommand(message.payload, UnixMillis());
       std::lock_guard<std::mutex> lock(mutex_);
       if (!command.ok()) {
         ++stats_.commands_ignored;
@@ -149,7 +139,7 @@ Status Agent::ConnectWithRetry() {
 
 void Agent::PublishTelemetry(std::string_view type, nlohmann::json values) {
   StatusOr<SealedTelemetry> sealed =
-      session_->SealTelemetry(type, profile_->name, std::move(values), NowMs());
+      session_->SealTelemetry(type, profile_->name, std::move(values), UnixMicros());
   bool sent = false;
   if (sealed.ok() && client_ != nullptr) {
     sent = client_->Publish(session_->telemetry_topic(), sealed->payload, 1).ok();
@@ -169,13 +159,13 @@ nlohmann::json Agent::ReportValues() const {
           {"messages_sent", now.messages_sent},
           {"rotations", now.rotations},
           {"connections", now.connections},
-          {"uptime_s", (NowMs() - started_ms_) / 1000},
+          {"uptime_s", (UnixMillis() - started_ms_) / 1000},
           {"profile", std::string(profile_->name)}};
 }
 
 void Agent::Rotate() {
   const std::string old_serial = session_->certificate_serial();
-  Status rotated = RotateOverApi(*session_, options_.api_port, NowS());
+  Status rotated = RotateOverApi(*session_, options_.api_port, UnixSeconds());
   if (!rotated.ok()) {
     Event("rotation failed: " + std::string(rotated.message()));
     return;
@@ -201,11 +191,11 @@ void Agent::Rotate() {
 }
 
 Status Agent::Run() {
-  started_ms_ = NowMs();
+  started_ms_ = UnixMillis();
   if (!session_->enrolled()) {
     CUSTOS_ASSIGN_OR_RETURN(std::unique_ptr<net::HttpsClient> api,
                             session_->ApiClient(options_.api_port, /*mutual=*/false));
-    CUSTOS_RETURN_IF_ERROR(EnrollOverApi(*session_, *api, options_.token, NowS()));
+    CUSTOS_RETURN_IF_ERROR(EnrollOverApi(*session_, *api, options_.token, UnixSeconds()));
     Event("enrolled " + session_->device_id() + " with " +
           (options_.token.empty() ? "its birth certificate" : "a token") + ": certificate " +
           session_->certificate_serial());

@@ -563,7 +563,7 @@ StatusOr<std::unique_ptr<net::HttpsClient>> DeviceSession::ApiClient(int port, b
 
 StatusOr<SealedTelemetry> DeviceSession::SealTelemetry(std::string_view type,
                                                        std::string_view profile,
-                                                       nlohmann::json values, int64_t now_ms) {
+                                                       nlohmann::json values, int64_t now_us) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!channel_.has_value()) {
     return FailedPreconditionError("device '" + device_id_ + "' is not enrolled");
@@ -579,7 +579,7 @@ StatusOr<SealedTelemetry> DeviceSession::SealTelemetry(std::string_view type,
   message.type = std::string(type);
   message.device = device_id_;
   message.seq = seq_ + 1;
-  message.sent_ms = now_ms;
+  message.sent_us = now_us;
   message.profile = std::string(profile);
   message.values = values.is_object() ? std::move(values) : nlohmann::json::object();
   const std::string json = net::TelemetryMessageToJson(message);

@@ -189,10 +189,11 @@ class DeviceSession {
 
   // Builds the next message (`type` "telemetry" or "report", the profile
   // name, `values`), gives it the next sequence number and seals it for
-  // telemetry_topic(). FailedPrecondition if not enrolled; a persisted
-  // session may return the error of writing its sequence reservation.
+  // telemetry_topic(), stamped with `now_us` (Unix microseconds).
+  // FailedPrecondition if not enrolled; a persisted session may return the
+  // error of writing its sequence reservation.
   StatusOr<SealedTelemetry> SealTelemetry(std::string_view type, std::string_view profile,
-                                          nlohmann::json values, int64_t now_ms);
+                                          nlohmann::json values, int64_t now_us);
 
   // Opens a payload received on commands_topic() and checks it: NotFound /
   // Unauthenticated / InvalidArgument if it does not open or parse,

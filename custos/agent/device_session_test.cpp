@@ -13,6 +13,7 @@
 
 #include "custos/agent/api_calls.h"
 #include "custos/agent/profiles.h"
+#include "custos/core/clock.h"
 #include "custos/core/hex.h"
 #include "custos/identity/device_registry.h"
 #include "custos/identity/fleet_ca.h"
@@ -159,7 +160,8 @@ TEST_F(DeviceSessionTest, EnrollsAndItsTelemetryOpensOnlyAtTheControlPlane) {
   EXPECT_EQ(session->commands_topic(), "devices/dev-1/commands");
   EXPECT_FALSE(session->certificate_serial().empty());
 
-  auto sealed = session->SealTelemetry("telemetry", "sensor", {{"temperature_c", 21.5}}, NowMs());
+  auto sealed =
+      session->SealTelemetry("telemetry", "sensor", {{"temperature_c", 21.5}}, UnixMicros());
   ASSERT_THAT(sealed.status(), IsOk());
   EXPECT_EQ(sealed->seq, 1u);
   EXPECT_EQ(Text(sealed->payload).find("temperature_c"), std::string::npos);
@@ -182,7 +184,7 @@ TEST_F(DeviceSessionTest, SequenceNumbersKeepIncreasingAcrossRestarts) {
   {
     auto session = EnrolledSession();
     for (int i = 0; i < 5; ++i) {
-      auto sealed = session->SealTelemetry("telemetry", "sensor", {}, NowMs());
+      auto sealed = session->SealTelemetry("telemetry", "sensor", {}, UnixMicros());
       ASSERT_THAT(sealed.status(), IsOk());
       EXPECT_GT(sealed->seq, last);
       last = sealed->seq;
@@ -192,7 +194,7 @@ TEST_F(DeviceSessionTest, SequenceNumbersKeepIncreasingAcrossRestarts) {
   auto reopened = DeviceSession::Open(Folder());
   ASSERT_THAT(reopened.status(), IsOk());
   ASSERT_TRUE((*reopened)->enrolled());
-  auto sealed = (*reopened)->SealTelemetry("telemetry", "sensor", {}, NowMs());
+  auto sealed = (*reopened)->SealTelemetry("telemetry", "sensor", {}, UnixMicros());
   ASSERT_THAT(sealed.status(), IsOk());
   EXPECT_GT(sealed->seq, last);
   // And the reopened device still talks to the same channel.
@@ -240,7 +242,7 @@ TEST_F(DeviceSessionTest, RotationSwitchesKeyAndCertificateThenDestroysTheOldKey
   EXPECT_NE(session->certificate_serial(), old_serial);
   ASSERT_THAT(session->DestroyRetiredKey(), IsOk());
   // Telemetry still flows on the same channel.
-  auto sealed = session->SealTelemetry("telemetry", "sensor", {}, NowMs());
+  auto sealed = session->SealTelemetry("telemetry", "sensor", {}, UnixMicros());
   ASSERT_THAT(sealed.status(), IsOk());
   auto channel = plane_->Channel("dev-1");
   ASSERT_THAT(channel.status(), IsOk());
@@ -269,7 +271,7 @@ TEST_F(DeviceSessionTest, AFailedEnrollmentLeavesNoKeyAndNoState) {
     ASSERT_THAT(other_reply.status(), IsOk());
     EXPECT_FALSE((*session)->AcceptEnrollReply(*other_reply, NowS()).ok());
     EXPECT_FALSE((*session)->enrolled());
-    EXPECT_THAT((*session)->SealTelemetry("telemetry", "sensor", {}, NowMs()).status(),
+    EXPECT_THAT((*session)->SealTelemetry("telemetry", "sensor", {}, UnixMicros()).status(),
                 StatusIs(StatusCode::kFailedPrecondition));
   }
   // Only the telemetry key (made for the request) is left; no identity key.
@@ -293,7 +295,7 @@ TEST_F(DeviceSessionTest, AnIdentityKeyInSoftHsmWithTheTelemetryKeyBesideIt) {
     // SoftHSM2 has no X25519 here: the telemetry key lives in a software
     // store beside the device state, the identity key in the token.
     EXPECT_TRUE(std::filesystem::exists(dir_.path() + "/device/telemetry-keys"));
-    auto sealed = (*session)->SealTelemetry("telemetry", "sensor", {}, NowMs());
+    auto sealed = (*session)->SealTelemetry("telemetry", "sensor", {}, UnixMicros());
     ASSERT_THAT(sealed.status(), IsOk());
     auto channel = plane_->Channel("dev-1");
     ASSERT_THAT(channel.status(), IsOk());
@@ -345,7 +347,7 @@ TEST_F(DeviceSessionTest, AManufacturedDeviceEnrollsWithItsBirthCertificate) {
   ASSERT_THAT(reply.status(), IsOk());
   ASSERT_THAT((*session)->AcceptEnrollReply(*reply, NowS()), IsOk());
   EXPECT_TRUE((*session)->enrolled());
-  auto sealed = (*session)->SealTelemetry("telemetry", "sensor", {}, NowMs());
+  auto sealed = (*session)->SealTelemetry("telemetry", "sensor", {}, UnixMicros());
   ASSERT_THAT(sealed.status(), IsOk());
   auto channel = plane_->Channel("dev-1");
   ASSERT_THAT(channel.status(), IsOk());

@@ -112,7 +112,7 @@ bool IsLowerHex(std::string_view text) {
   return true;
 }
 
-constexpr uint64_t kMaxMs = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+constexpr uint64_t kMaxTime = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
 
 }  // namespace
 
@@ -122,7 +122,7 @@ std::string TelemetryMessageToJson(const TelemetryMessage& message) {
   out["type"] = message.type;
   out["device"] = message.device;
   out["seq"] = message.seq;
-  out["sent_ms"] = message.sent_ms;
+  out["sent_us"] = message.sent_us;
   out["profile"] = message.profile;
   out["values"] = message.values.is_object() ? message.values : nlohmann::json::object();
   // Invalid UTF-8 in a string is replaced rather than thrown on.
@@ -148,8 +148,8 @@ StatusOr<TelemetryMessage> ParseTelemetryMessage(std::string_view json) {
   if (message.seq == 0) {
     return InvalidArgumentError("telemetry message: \"seq\" must be at least 1");
   }
-  CUSTOS_ASSIGN_OR_RETURN(uint64_t sent_ms, UnsignedField(object, kWhat, "sent_ms", kMaxMs));
-  message.sent_ms = static_cast<int64_t>(sent_ms);
+  CUSTOS_ASSIGN_OR_RETURN(uint64_t sent_us, UnsignedField(object, kWhat, "sent_us", kMaxTime));
+  message.sent_us = static_cast<int64_t>(sent_us);
   if (auto it = object.find("profile"); it != object.end()) {
     if (!it->is_string() || it->get_ref<const std::string&>().size() > kMaxProfileChars) {
       return InvalidArgumentError("telemetry message: \"profile\" must be a string of at most " +
@@ -189,7 +189,7 @@ StatusOr<CommandMessage> ParseCommandMessage(std::string_view json) {
     return InvalidArgumentError("command message: \"command\" must be one of " +
                                 NameList(kCommands));
   }
-  CUSTOS_ASSIGN_OR_RETURN(uint64_t issued_ms, UnsignedField(object, kWhat, "issued_ms", kMaxMs));
+  CUSTOS_ASSIGN_OR_RETURN(uint64_t issued_ms, UnsignedField(object, kWhat, "issued_ms", kMaxTime));
   message.issued_ms = static_cast<int64_t>(issued_ms);
   return message;
 }

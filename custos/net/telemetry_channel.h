@@ -69,12 +69,12 @@ inline constexpr int64_t kMaxCommandAgeMs = 5 * 60 * 1000;
 
 // One telemetry message (device -> custosd). JSON form:
 //   {"v": 1, "type": "telemetry"|"report", "device": ID, "seq": N,
-//    "sent_ms": unix ms, "profile": "sensor"|..., "values": {...}}
+//    "sent_us": unix microseconds, "profile": "sensor"|..., "values": {...}}
 struct TelemetryMessage {
   std::string type = "telemetry";  // "telemetry" or "report"
   std::string device;              // the sending device's id
   uint64_t seq = 0;                // >= 1, strictly increasing per device
-  int64_t sent_ms = 0;             // Unix time in milliseconds when sent
+  int64_t sent_us = 0;             // Unix time in microseconds when sealed
   std::string profile;             // behaviour profile, e.g. "sensor"; may be empty
   nlohmann::json values = nlohmann::json::object();  // a JSON object
 };
@@ -87,7 +87,7 @@ std::string TelemetryMessageToJson(const TelemetryMessage& message);
 // Parses and validates a telemetry message. InvalidArgument naming the
 // problem for: more than kMaxTelemetryPlaintextBytes, malformed JSON, a
 // non-object, "v" other than 1, an unknown "type", a "device" that is not a
-// device id, "seq" not an integer >= 1, "sent_ms" not a non-negative integer,
+// device id, "seq" not an integer >= 1, "sent_us" not a non-negative integer,
 // "profile" not a string of at most 64 characters, "values" not an object.
 // Unknown extra fields are ignored (forward compatibility).
 StatusOr<TelemetryMessage> ParseTelemetryMessage(std::string_view json);

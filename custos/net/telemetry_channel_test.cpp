@@ -284,7 +284,7 @@ TEST(TelemetryMessageTest, RoundTrips) {
   message.type = "report";
   message.device = "dev-9";
   message.seq = 12345678901ULL;
-  message.sent_ms = 1764000000123;
+  message.sent_us = 1764000000123456;
   message.profile = "hub";
   message.values = {{"temperature_c", 21.5}, {"readings", {1, 2, 3}}};
   std::string json = TelemetryMessageToJson(message);
@@ -293,7 +293,7 @@ TEST(TelemetryMessageTest, RoundTrips) {
   EXPECT_EQ(parsed->type, "report");
   EXPECT_EQ(parsed->device, "dev-9");
   EXPECT_EQ(parsed->seq, 12345678901ULL);
-  EXPECT_EQ(parsed->sent_ms, 1764000000123);
+  EXPECT_EQ(parsed->sent_us, 1764000000123456);
   EXPECT_EQ(parsed->profile, "hub");
   EXPECT_EQ(parsed->values, message.values);
 }
@@ -303,21 +303,21 @@ TEST(TelemetryMessageTest, RejectsBadMessagesWithClearErrors) {
     std::string json;
     std::string error;
   };
-  const std::string ok_tail = R"("device":"d1","seq":1,"sent_ms":5,"values":{}})";
+  const std::string ok_tail = R"("device":"d1","seq":1,"sent_us":5,"values":{}})";
   const std::vector<Case> cases = {
       {"not json", "not valid JSON"},
       {"[1]", "object"},
       {R"({"v":2,"type":"telemetry",)" + ok_tail, "\"v\""},
       {R"({"type":"telemetry",)" + ok_tail, "\"v\""},
       {R"({"v":1,"type":"other",)" + ok_tail, "\"type\""},
-      {R"({"v":1,"type":"telemetry","device":"a/b","seq":1,"sent_ms":5})", "device"},
-      {R"({"v":1,"type":"telemetry","device":"d1","seq":0,"sent_ms":5})", "\"seq\""},
-      {R"({"v":1,"type":"telemetry","device":"d1","seq":-3,"sent_ms":5})", "\"seq\""},
-      {R"({"v":1,"type":"telemetry","device":"d1","seq":1.5,"sent_ms":5})", "\"seq\""},
-      {R"({"v":1,"type":"telemetry","device":"d1","seq":"1","sent_ms":5})", "\"seq\""},
-      {R"({"v":1,"type":"telemetry","device":"d1","seq":1})", "\"sent_ms\""},
-      {R"({"v":1,"type":"telemetry","device":"d1","seq":1,"sent_ms":5,"values":[]})", "\"values\""},
-      {R"({"v":1,"type":"telemetry","device":"d1","seq":1,"sent_ms":5,"profile":7})",
+      {R"({"v":1,"type":"telemetry","device":"a/b","seq":1,"sent_us":5})", "device"},
+      {R"({"v":1,"type":"telemetry","device":"d1","seq":0,"sent_us":5})", "\"seq\""},
+      {R"({"v":1,"type":"telemetry","device":"d1","seq":-3,"sent_us":5})", "\"seq\""},
+      {R"({"v":1,"type":"telemetry","device":"d1","seq":1.5,"sent_us":5})", "\"seq\""},
+      {R"({"v":1,"type":"telemetry","device":"d1","seq":"1","sent_us":5})", "\"seq\""},
+      {R"({"v":1,"type":"telemetry","device":"d1","seq":1})", "\"sent_us\""},
+      {R"({"v":1,"type":"telemetry","device":"d1","seq":1,"sent_us":5,"values":[]})", "\"values\""},
+      {R"({"v":1,"type":"telemetry","device":"d1","seq":1,"sent_us":5,"profile":7})",
        "\"profile\""},
       {std::string(kMaxTelemetryPlaintextBytes + 1, ' '), "exceeds"},
       {std::string(100, '[') + std::string(100, ']'), "deeper"},
@@ -329,7 +329,7 @@ TEST(TelemetryMessageTest, RejectsBadMessagesWithClearErrors) {
   }
   // Unknown extra fields are ignored; profile and values are optional.
   EXPECT_THAT(
-      ParseTelemetryMessage(R"({"v":1,"type":"telemetry","device":"d1","seq":1,"sent_ms":5,"x":1})")
+      ParseTelemetryMessage(R"({"v":1,"type":"telemetry","device":"d1","seq":1,"sent_us":5,"x":1})")
           .status(),
       IsOk());
 }

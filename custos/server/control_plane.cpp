@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "custos/core/clock.h"
 #include "custos/core/ct.h"
 #include "custos/core/hex.h"
 #include "custos/core/random.h"
@@ -462,7 +463,8 @@ struct ControlPlane::Impl {  // NOLINT(clang-analyzer-optin.performance.Padding)
     }
     Count(&ControlPlaneStats::telemetry_accepted);
     // End to end: the device built it -> custosd opened and checked it.
-    RecordLatency(static_cast<double>(std::max<int64_t>(0, NowMs() - parsed->sent_ms)));
+    RecordLatency(static_cast<double>(std::max<int64_t>(0, UnixMicros() - parsed->sent_us)) /
+                  1000.0);
     store::DeviceActivity activity;
     activity.device_id = device_id;
     activity.at_ms = received_ms;

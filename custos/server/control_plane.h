@@ -107,7 +107,7 @@ struct ControlPlaneStats {
   // to be processed).
   std::map<std::string, int64_t> telemetry_rejected;
   int64_t commands_sent = 0;
-  // End-to-end latency of accepted telemetry (receipt - sent_ms), over the
+  // End-to-end latency of accepted telemetry (opened and checked - sent_us, in ms), over the
   // last 100,000 messages; 0 when none.
   double latency_p50_ms = 0;
   double latency_p99_ms = 0;

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "custos/core/clock.h"
 #include "custos/net/broker_policy.h"
 #include "custos/net/mqtt_client.h"
 #include "custos/server/server_test_util.h"
@@ -30,12 +31,6 @@ using ::custos::testing::StatusIs;
 using ::testing::HasSubstr;
 using testing::TempDir;
 using testing::TestDevice;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Polls `done` every 10 ms for up to `limit_ms`; true once it holds.
 template <typename F>
@@ -336,7 +331,7 @@ TEST_F(ControlPlaneTest, TelemetryIsOpenedRecordedAndReplaysDropped) {
   auto before = shared_plane->Stats();
   ASSERT_THAT(before.status(), IsOk());
 
-  auto sealed = device->SealTelemetry(1, NowMs());
+  auto sealed = device->SealTelemetry(1, UnixMicros());
   ASSERT_THAT(sealed.status(), IsOk());
   const std::string topic = net::DeviceTelemetryTopic("telemetry-1");
   ASSERT_THAT((*mqtt)->Publish(topic, *sealed, 1).status(), IsOk());
@@ -508,14 +503,14 @@ TEST_F(ControlPlaneTest, ABrokerThatDiesIsReportedAndRestarted) {
   auto mqtt = net::MqttClient::Create(options);
   ASSERT_THAT(mqtt.status(), IsOk());
   ASSERT_THAT((*mqtt)->Connect(), IsOk());
-  auto sealed = device->SealTelemetry(1, NowMs());
+  auto sealed = device->SealTelemetry(1, UnixMicros());
   ASSERT_THAT(sealed.status(), IsOk());
   const int64_t accepted = shared_plane->Stats()->telemetry_accepted;
   // The subscriber reconnects with backoff: publish until one arrives.
   uint64_t seq = 1;
   EXPECT_TRUE(WaitFor(
       [&] {
-        auto s = device->SealTelemetry(seq++, NowMs());
+        auto s = device->SealTelemetry(seq++, UnixMicros());
         if (s.ok()) (void)(*mqtt)->Publish(net::DeviceTelemetryTopic("after-restart-1"), *s, 1);
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         return shared_plane->Stats()->telemetry_accepted > accepted;
@@ -566,14 +561,22 @@ TEST_F(ControlPlaneTest, ReopensItsFolderAndRemembersDevicesAndSequences) {
     auto mqtt = net::MqttClient::Create(options);
     ASSERT_THAT(mqtt.status(), IsOk());
     ASSERT_THAT((*mqtt)->Connect(), IsOk());
-    auto sealed = device->SealTelemetry(seq, NowMs());
+    auto sealed = device->SealTelemetry(seq, UnixMicros());
     ASSERT_THAT(sealed.status(), IsOk());
     auto before = shared_plane->Stats();
     ASSERT_THAT(before.status(), IsOk());
     ASSERT_THAT((*mqtt)->Publish(net::DeviceTelemetryTopic("reopen-1"), *sealed, 1).status(),
                 IsOk());
+    // Received, then opened and checked (accepted or rejected) by the
+    // processor thread.
     ASSERT_TRUE(WaitFor(
-        [&] { return shared_plane->Stats()->telemetry_received > before->telemetry_received; },
+        [&] {
+          auto now = shared_plane->Stats();
+          int64_t handled = now->telemetry_accepted;
+          for (const auto& [reason, count] : now->telemetry_rejected) handled += count;
+          return now->telemetry_received > before->telemetry_received &&
+                 handled >= now->telemetry_received;
+        },
         10000));
     (*mqtt)->Disconnect();
   };

@@ -188,12 +188,12 @@ StatusOr<net::SslCtxPtr> TestDevice::MqttContext(std::shared_ptr<net::PeerVerifi
   return net::MakeClientContext(tls);
 }
 
-StatusOr<std::vector<uint8_t>> TestDevice::SealTelemetry(uint64_t seq, int64_t sent_ms) {
+StatusOr<std::vector<uint8_t>> TestDevice::SealTelemetry(uint64_t seq, int64_t sent_us) {
   if (!channel_.has_value()) return FailedPreconditionError("not enrolled");
   net::TelemetryMessage message;
   message.device = id_;
   message.seq = seq;
-  message.sent_ms = sent_ms;
+  message.sent_us = sent_us;
   message.profile = "sensor";
   message.values = {{"temp_c", 21.5}};
   const std::string text = net::TelemetryMessageToJson(message);

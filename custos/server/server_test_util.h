@@ -82,7 +82,7 @@ class TestDevice {
   // A TLS client context for MQTT with the current certificate.
   StatusOr<net::SslCtxPtr> MqttContext(std::shared_ptr<net::PeerVerifier> roots);
   // Telemetry `seq` sealed for devices/<id>/telemetry.
-  StatusOr<std::vector<uint8_t>> SealTelemetry(uint64_t seq, int64_t sent_ms);
+  StatusOr<std::vector<uint8_t>> SealTelemetry(uint64_t seq, int64_t sent_us);
   // Opens and parses a command received on devices/<id>/commands.
   StatusOr<net::CommandMessage> OpenCommand(std::span<const uint8_t> sealed);
 

@@ -399,7 +399,17 @@ class DemoRun {
 
   void Summarise(const Fleet& fleet, server::ControlPlane& control_plane) {
     const FleetStats fleet_stats = fleet.Stats();
+    // custosd opens and checks messages on its own thread: give it up to
+    // 5 s to handle every message the broker acknowledged to the devices.
+    const Clock::time_point deadline = Clock::now() + std::chrono::seconds(5);
     StatusOr<server::ControlPlaneStats> stats = control_plane.Stats();
+    while (stats.ok() && Clock::now() < deadline) {
+      int64_t handled = stats->telemetry_accepted;
+      for (const auto& [reason, count] : stats->telemetry_rejected) handled += count;
+      if (handled >= static_cast<int64_t>(fleet_stats.messages_acked)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      stats = control_plane.Stats();
+    }
     if (!stats.ok()) {
       Fail("summary", stats.status());
       return;

@@ -10,18 +10,13 @@
 #include "custos/agent/api_calls.h"
 #include "custos/agent/device_session.h"
 #include "custos/agent/profiles.h"
+#include "custos/core/clock.h"
 #include "custos/net/https_server.h"
 
 namespace custos::sim {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 double MsSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -246,7 +241,7 @@ StatusOr<EnrollReport> Fleet::Enroll() {
       const Clock::time_point t0 = Clock::now();
       Status enrolled = client.status();
       if (enrolled.ok()) {
-        enrolled = agent::EnrollOverApi(*device.session, **client, tokens[i], NowMs() / 1000);
+        enrolled = agent::EnrollOverApi(*device.session, **client, tokens[i], UnixMillis() / 1000);
       }
       const double ms = MsSince(t0);
       std::lock_guard<std::mutex> lock(report_mutex);
@@ -339,7 +334,7 @@ StatusOr<std::unique_ptr<net::MqttClient>> Fleet::MakeClient(Device& device) {
     stats_changed_.notify_all();
   });
   client->set_message_handler([this, d](const net::MqttMessageView& message) {
-    StatusOr<net::CommandMessage> command = d->session->OpenCommand(message.payload, NowMs());
+    StatusOr<net::CommandMessage> command = d->session->OpenCommand(message.payload, UnixMillis());
     if (!command.ok()) {
       std::lock_guard<std::mutex> lock(stats_mutex_);
       ++stats_.commands_ignored;
@@ -375,7 +370,7 @@ void Fleet::Publish(Device& device, std::string_view type) {
     values = device.profile->reading(device.rng, device.session->last_sequence() + 1);
   }
   StatusOr<agent::SealedTelemetry> sealed =
-      device.session->SealTelemetry(type, device.profile->name, std::move(values), NowMs());
+      device.session->SealTelemetry(type, device.profile->name, std::move(values), UnixMicros());
   bool sent = false;
   if (sealed.ok() && device.client != nullptr) {
     sent = device.client->Publish(device.session->telemetry_topic(), sealed->payload, 1).ok();
@@ -396,7 +391,7 @@ void Fleet::Post(std::function<void()> task) {
 void Fleet::RotateOnWorker(Device& device) {
   if (device.rotating.exchange(true)) return;  // one rotation at a time
   const Clock::time_point start = Clock::now();
-  Status rotated = agent::RotateOverApi(*device.session, options_.api_port, NowMs() / 1000);
+  Status rotated = agent::RotateOverApi(*device.session, options_.api_port, UnixMillis() / 1000);
   if (rotated.ok()) {
     // MakeClient touches device.generation, which the loop thread reads:
     // build the client there.
