@@ -3,6 +3,7 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <utility>
 
 namespace custos::net {
@@ -147,6 +148,16 @@ Status HttpsServer::Start() {
     port_ = options_.port;
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // cpp-httplib's stop() does nothing until the listen loop has marked itself
+  // running, and the loop would then block in accept() for ever: return only
+  // once it runs, so that a Stop() right after Start() always stops it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!server_->is_running()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return UnavailableError("HTTPS: the listener did not start within 10 s");
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
   return OkStatus();
 }
 
