@@ -21,6 +21,7 @@
 #include "custos/keystore/open_key_store.h"
 #include "custos/keystore/pkcs11/softhsm_test_token.h"
 #include "custos/keystore/soft_key_store.h"
+#include "custos/keystore/tpm/swtpm_process.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "testing/status_matchers.h"
@@ -316,6 +317,80 @@ TEST_F(DeviceSessionTest, AnIdentityKeyInSoftHsmWithTheTelemetryKeyBesideIt) {
   std::vector<std::string> labels;
   for (const keystore::KeyInfo& key : *keys) labels.push_back(key.label);
   EXPECT_THAT(labels, ::testing::ElementsAre("custos-device-dev-1-g2"));
+}
+
+// The labels of the keys in the store at `uri`.
+std::vector<std::string> KeyLabelsIn(const std::string& uri) {
+  std::vector<std::string> labels;
+  auto store = keystore::OpenKeyStore(uri);
+  EXPECT_THAT(store.status(), IsOk());
+  if (!store.ok()) return labels;
+  auto keys = (*store)->List();
+  EXPECT_THAT(keys.status(), IsOk());
+  if (!keys.ok()) return labels;
+  for (const keystore::KeyInfo& key : *keys) labels.push_back(key.label);
+  return labels;
+}
+
+TEST_F(DeviceSessionTest, AnIdentityKeyInATpmWithTheTelemetryKeyBesideIt) {
+  auto tpm = keystore::SwtpmProcess::Start();
+  ASSERT_THAT(tpm.status(), IsOk());
+  const std::string tpm_uri = "tpm:" + (*tpm)->Tcti();
+  std::string first_serial;
+  {
+    DeviceFolderOptions options = Folder();
+    options.store_uri = tpm_uri;
+    auto session = DeviceSession::Open(options);
+    ASSERT_THAT(session.status(), IsOk());
+    auto body = (*session)->EnrollBody(plane_->Token(), NowS());
+    ASSERT_THAT(body.status(), IsOk());
+    auto reply = plane_->Enroll(*body);
+    ASSERT_THAT(reply.status(), IsOk());
+    ASSERT_THAT((*session)->AcceptEnrollReply(*reply, NowS()), IsOk());
+    ASSERT_TRUE((*session)->enrolled());
+    first_serial = (*session)->certificate_serial();
+    // The TPM has no X25519: the telemetry key lives in a software store
+    // beside the device state, the identity key in the TPM.
+    EXPECT_TRUE(std::filesystem::exists(dir_.path() + "/device/telemetry-keys"));
+    EXPECT_THAT(KeyLabelsIn(tpm_uri), ::testing::ElementsAre("custos-device-dev-1-g1"));
+    auto sealed =
+        (*session)->SealTelemetry("telemetry", "sensor", {{"temperature_c", 21.5}}, UnixMicros());
+    ASSERT_THAT(sealed.status(), IsOk());
+    auto channel = plane_->Channel("dev-1");
+    ASSERT_THAT(channel.status(), IsOk());
+    auto plaintext = channel->Open(sealed->payload, (*session)->telemetry_topic());
+    ASSERT_THAT(plaintext.status(), IsOk());
+    auto message = net::ParseTelemetryMessage(Text(*plaintext));
+    ASSERT_THAT(message.status(), IsOk());
+    EXPECT_EQ(message->device, "dev-1");
+    EXPECT_EQ(message->values["temperature_c"], 21.5);
+    EXPECT_THAT((*session)->MqttTlsContext().status(), IsOk());
+    // Rotation: the new identity key is made in the TPM too.
+    auto rotation = (*session)->BeginRotation(NowS());
+    ASSERT_THAT(rotation.status(), IsOk());
+    auto rotated = plane_->Rotate(*rotation);
+    ASSERT_THAT(rotated.status(), IsOk());
+    ASSERT_THAT((*session)->AcceptRotationReply(*rotated, NowS()), IsOk());
+    EXPECT_NE((*session)->certificate_serial(), first_serial);
+    EXPECT_THAT((*session)->DestroyRetiredKey(), IsOk());
+    EXPECT_THAT((*session)->MqttTlsContext().status(), IsOk());
+    auto after = (*session)->SealTelemetry("telemetry", "sensor", {}, UnixMicros());
+    ASSERT_THAT(after.status(), IsOk());
+    EXPECT_THAT(channel->Open(after->payload, (*session)->telemetry_topic()).status(), IsOk());
+  }
+  // Only the generation-2 identity key is in the TPM; the telemetry key is
+  // in the software store beside it, not in the TPM.
+  EXPECT_THAT(KeyLabelsIn(tpm_uri), ::testing::ElementsAre("custos-device-dev-1-g2"));
+  EXPECT_THAT(KeyLabelsIn("soft:" + dir_.path() + "/device/telemetry-keys"),
+              ::testing::ElementsAre(std::string(kTelemetryKeyLabel)));
+  // A restart finds the rotated identity in the TPM.
+  DeviceFolderOptions options = Folder();
+  options.store_uri = tpm_uri;
+  auto reopened = DeviceSession::Open(options);
+  ASSERT_THAT(reopened.status(), IsOk());
+  ASSERT_TRUE((*reopened)->enrolled());
+  EXPECT_NE((*reopened)->certificate_serial(), first_serial);
+  EXPECT_THAT((*reopened)->MqttTlsContext().status(), IsOk());
 }
 
 TEST_F(DeviceSessionTest, AManufacturedDeviceEnrollsWithItsBirthCertificate) {
