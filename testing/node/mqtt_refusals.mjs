@@ -12,7 +12,7 @@
 // usage: node mqtt_refusals.mjs CONFIG.json
 // CONFIG: {"host", "port", "ca": PEM file, "servername",
 //          "valid": {"id", "cert", "key"}, "revoked": {...}, "foreign": {...},
-//          "observer": {"cert", "key"}, "other_device": ID}
+//          "observer": {"cert", "key"} (optional), "other_device": ID}
 // Prints one JSON object with a result per check and exits 0 when every
 // check passed, 1 otherwise, 2 on bad usage.
 import { readFileSync } from 'node:fs';
@@ -104,20 +104,31 @@ async function main() {
   record('revoked_refused', !revoked.connected, revoked.reason || 'connected');
 
   // The observer is the control plane's privileged identity: it sees every
-  // device's telemetry.
-  const observer = await connect(config, config.observer, 'npm-observer');
-  record('observer_connects', observer.connected, observer.reason || 'connected');
+  // device's telemetry. Without one (against a running custosd, whose
+  // privileged key never leaves it), the caller checks what custosd received.
+  const observer = config.observer
+    ? await connect(config, config.observer, 'npm-observer')
+    : { connected: false };
+  if (config.observer) {
+    record('observer_connects', observer.connected, observer.reason || 'connected');
+  }
   const valid = await connect(config, config.valid, config.valid.id);
   record('valid_device_connects', valid.connected, valid.reason || 'connected');
 
+  const ownTopic = `devices/${config.valid.id}/telemetry`;
+  const otherTopic = `devices/${config.other_device}/telemetry`;
+  if (valid.connected && !config.observer) {
+    // Forged first, own second: the broker handles one connection in order.
+    const forged = await publish(valid.client, otherTopic, 'forged reading for another device');
+    const own = await publish(valid.client, ownTopic, 'own reading');
+    record('publishes_acknowledged', forged && own, 'the caller checks what custosd received');
+  }
   if (observer.connected && valid.connected) {
     const seen = [];
     observer.client.on('message', (topic, payload) => seen.push({ topic, payload: payload.toString() }));
     const watched = await subscribe(observer.client, 'devices/+/telemetry');
     record('observer_subscribes', watched.ok, `granted qos ${watched.qos}`);
 
-    const ownTopic = `devices/${config.valid.id}/telemetry`;
-    const otherTopic = `devices/${config.other_device}/telemetry`;
     await publish(valid.client, otherTopic, 'forged reading for another device');
     await publish(valid.client, ownTopic, 'own reading');
     const deadline = Date.now() + kTimeoutMs;
@@ -129,7 +140,8 @@ async function main() {
            `${seen.length} message(s) seen`);
     record('other_device_topic_refused', !seen.some((m) => m.topic === otherTopic),
            seen.map((m) => m.topic).join(', ') || 'none seen');
-
+  }
+  if (valid.connected) {
     const foreignCommands = await subscribe(valid.client,
                                             `devices/${config.other_device}/commands`);
     record('other_device_commands_subscription_refused', !foreignCommands.ok,
