@@ -473,8 +473,20 @@ void Fleet::LoopMain() {
 void Fleet::Stop() {
   if (!running_.load()) return;
   draining_.store(true);
-  WaitFor([](const FleetStats& s) { return s.messages_acked >= s.messages_sent; },
-          std::chrono::seconds(2));
+  // Wait (up to 2 s) for the broker to acknowledge what was published, but
+  // not for acknowledgements that stopped coming (e.g. a message of a device
+  // that was revoked and cut off before its acknowledgement).
+  const auto deadline = Clock::now() + std::chrono::seconds(2);
+  uint64_t acked = Stats().messages_acked;
+  while (Clock::now() < deadline) {
+    if (WaitFor([](const FleetStats& s) { return s.messages_acked >= s.messages_sent; },
+                std::chrono::milliseconds(250))) {
+      break;
+    }
+    const uint64_t now_acked = Stats().messages_acked;
+    if (now_acked == acked) break;
+    acked = now_acked;
+  }
   stopping_.store(true);
   if (loop_thread_.joinable()) loop_thread_.join();
   for (const auto& device : devices_) {
