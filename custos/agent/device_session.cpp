@@ -408,16 +408,18 @@ StatusOr<std::string> DeviceSession::EnrollBody(const SecretBytes& token, int64_
   return server::EnrollBodyToJson(body);
 }
 
+Status DeviceSession::InstallReplyLocked(std::string_view reply_json, int64_t now_s) {
+  StatusOr<server::EnrollReply> reply = server::ParseEnrollReply(reply_json);
+  if (!reply.ok()) return reply.status();
+  return InstallLocked(*reply, attempt_key_label_, attempt_key_type_, now_s);
+}
+
 Status DeviceSession::AcceptEnrollReply(std::string_view reply_json, int64_t now_s) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (attempt_key_label_.empty()) {
     return FailedPreconditionError("no enrollment is in progress (call EnrollBody first)");
   }
-  StatusOr<server::EnrollReply> reply = server::ParseEnrollReply(reply_json);
-  Status installed = reply.status();
-  if (installed.ok()) {
-    installed = InstallLocked(*reply, attempt_key_label_, attempt_key_type_, now_s);
-  }
+  Status installed = InstallReplyLocked(reply_json, now_s);
   if (!installed.ok()) {
     lock.unlock();
     AbandonEnrollment();
@@ -471,11 +473,7 @@ Status DeviceSession::AcceptRotationReply(std::string_view reply_json, int64_t n
     return FailedPreconditionError("no rotation is in progress (call BeginRotation first)");
   }
   const std::string old_label = state_.key_label;
-  StatusOr<server::EnrollReply> reply = server::ParseEnrollReply(reply_json);
-  Status installed = reply.status();
-  if (installed.ok()) {
-    installed = InstallLocked(*reply, attempt_key_label_, attempt_key_type_, now_s);
-  }
+  Status installed = InstallReplyLocked(reply_json, now_s);
   if (!installed.ok()) {
     lock.unlock();
     AbandonRotation();

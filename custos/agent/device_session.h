@@ -208,6 +208,8 @@ class DeviceSession {
   // Helpers that expect mutex_ held.
   Status EnsureTelemetryKeyLocked();
   Status DeriveChannelLocked();
+  // Parses a reply and installs it for the key of the attempt in progress.
+  Status InstallReplyLocked(std::string_view reply_json, int64_t now_s);
   Status InstallLocked(const server::EnrollReply& reply, const std::string& key_label,
                        const std::string& key_type, int64_t now_s);
   Status SaveLocked();
