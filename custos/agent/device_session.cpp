@@ -18,6 +18,7 @@
 #include "custos/core/hex.h"
 #include "custos/core/random.h"
 #include "custos/identity/device_client.h"
+#include "custos/identity/device_registry.h"
 #include "custos/keystore/open_key_store.h"
 #include "custos/keystore/soft_key_store.h"
 #include "custos/net/broker_policy.h"
@@ -30,43 +31,6 @@ using identity::Certificate;
 using identity::SigningKey;
 
 constexpr std::size_t kMaxStateFileBytes = 256 * 1024;
-
-Status ErrnoError(const std::string& what) {
-  return UnavailableError(what + ": " + std::strerror(errno));
-}
-
-// Writes `text` to `path` atomically: a temporary file, fsync, rename, fsync
-// of the folder (a crash leaves the old or the new content, never a mix).
-Status WriteFileAtomically(const std::string& path, std::string_view text) {
-  const std::string temp = path + ".tmp";
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoError("cannot create " + temp);
-  std::size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      Status error = ErrnoError("cannot write " + temp);
-      ::close(fd);
-      return error;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    Status error = ErrnoError("cannot sync " + temp);
-    ::close(fd);
-    return error;
-  }
-  ::close(fd);
-  if (::rename(temp.c_str(), path.c_str()) != 0) return ErrnoError("cannot replace " + path);
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  int dir_fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    (void)::fsync(dir_fd);
-    ::close(dir_fd);
-  }
-  return OkStatus();
-}
 
 // The content of `path`; NotFound if it does not exist.
 StatusOr<std::string> ReadSmallFile(const std::string& path) {
@@ -296,8 +260,9 @@ Status DeviceSession::SaveLocked() {
   if (dir_.empty()) return OkStatus();
   CUSTOS_RETURN_IF_ERROR(identity::SaveDeviceState(dir_, state_));
   if (fleet_.has_value()) {
-    CUSTOS_RETURN_IF_ERROR(WriteFileAtomically(dir_ + "/" + std::string(kFleetInfoFile),
-                                               server::FleetInfoToJson(*fleet_).dump() + "\n"));
+    CUSTOS_RETURN_IF_ERROR(
+        identity::WriteFileAtomically(dir_ + "/" + std::string(kFleetInfoFile),
+                                      server::FleetInfoToJson(*fleet_).dump() + "\n", 0600));
   }
   return OkStatus();
 }
@@ -569,8 +534,8 @@ StatusOr<SealedTelemetry> DeviceSession::SealTelemetry(std::string_view type,
   if (!dir_.empty() && seq_ + 1 > seq_reserved_) {
     // Reserve a block ahead, so a restart continues above every number used.
     const uint64_t reserve = seq_ + kSequenceReserveBlock;
-    CUSTOS_RETURN_IF_ERROR(WriteFileAtomically(dir_ + "/" + std::string(kSequenceFile),
-                                               std::to_string(reserve) + "\n"));
+    CUSTOS_RETURN_IF_ERROR(identity::WriteFileAtomically(dir_ + "/" + std::string(kSequenceFile),
+                                                         std::to_string(reserve) + "\n", 0600));
     seq_reserved_ = reserve;
   }
   net::TelemetryMessage message;
